@@ -1,0 +1,141 @@
+/**
+ * The engine interface (types only). An engine turns a chat request into a stream of typed
+ * parts. It never times itself: the measurement core stamps every part as it is received.
+ * Transports that receive bytes (HTTP engines) may attach `arrivedAtMs`, read from the
+ * clock they were given, at the moment the bytes arrived, before parsing.
+ */
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface GenerateRequest {
+  messages: readonly ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stop?: readonly string[];
+  signal?: AbortSignal;
+}
+
+export type FinishReason =
+  | 'stop'
+  | 'length'
+  | 'tool-calls'
+  | 'content-filter'
+  | 'abort'
+  | 'error'
+  | 'other';
+
+/** Token counts as reported by a server (`usage`) or counted by the engine (`engine`). */
+export interface Usage {
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  reasoningTokens: number | undefined;
+}
+
+/** Where the engine's usage figures come from. */
+export type UsageSource = 'usage' | 'engine';
+
+/** Server-side timings, when a server reports them (llama-server's `timings`, for example). */
+export interface ServerTimings {
+  promptMs: number | undefined;
+  promptTokens: number | undefined;
+  predictedMs: number | undefined;
+  predictedTokens: number | undefined;
+}
+
+interface PartBase {
+  /** `performance.now()`-style time at which the bytes carrying this part arrived. */
+  arrivedAtMs?: number;
+}
+
+export interface TextDeltaPart extends PartBase {
+  type: 'text-delta';
+  text: string;
+  /** Number of model tokens this delta carries, when the engine knows it. */
+  tokenCount?: number;
+}
+
+export interface ReasoningDeltaPart extends PartBase {
+  type: 'reasoning-delta';
+  text: string;
+  tokenCount?: number;
+}
+
+export interface ToolCallDeltaPart extends PartBase {
+  type: 'tool-call-delta';
+  index: number;
+  id?: string;
+  name?: string;
+  argumentsDelta: string;
+}
+
+export interface FinishPart extends PartBase {
+  type: 'finish';
+  finishReason: FinishReason;
+  usage: Usage;
+  usageSource: UsageSource;
+  timings?: ServerTimings;
+  /** The model id the server says answered (after alias resolution). */
+  responseModelId?: string;
+}
+
+/** An error reported inside the stream (an SSE `error` event, for example). */
+export interface ErrorPart extends PartBase {
+  type: 'error';
+  error: Error;
+}
+
+export type StreamPart =
+  | TextDeltaPart
+  | ReasoningDeltaPart
+  | ToolCallDeltaPart
+  | FinishPart
+  | ErrorPart;
+
+export type EngineId = 'llama' | 'openai' | 'onnx';
+
+/** What an engine knows about the model it serves; everything a result needs to say. */
+export interface EngineInfo {
+  engine: EngineId;
+  /** The reference the user gave, e.g. `demo-slm` or `foundry:phi-4-mini`. */
+  reference: string;
+  /** The model's name as tandem shows it. */
+  model: string;
+  /** The id sent to a server, after alias resolution. */
+  resolvedModelId?: string;
+  modelPath?: string;
+  modelFileSizeBytes?: number;
+  parameterCount?: number;
+  baseUrl?: string;
+  preset?: string;
+  threads?: number;
+  gpu?: string;
+  contextSize?: number;
+  /** True for tandem's random-weight demo models. */
+  isDemo?: boolean;
+  engineVersion?: string;
+}
+
+export interface LoadOptions {
+  signal?: AbortSignal;
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  /** Loads the model (idempotent; a second call returns at once). The caller times it. */
+  load(options?: LoadOptions): Promise<void>;
+  /** Streams one chat completion. Loads the model first if needed. */
+  stream(request: GenerateRequest): AsyncIterable<StreamPart>;
+  /** Tokens in a text by the model's own tokenizer, where the engine has one. */
+  countTokens?(text: string): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+/** A monotonic clock in milliseconds. Injected; defaults to `performance.now`. */
+export type Clock = () => number;

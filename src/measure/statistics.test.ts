@@ -1,0 +1,472 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../errors.js';
+import { createRandom } from './random.js';
+import {
+  BOOTSTRAP_DRAW_BUDGET,
+  compareSamples,
+  MINIMUM_RESAMPLES,
+  mannWhitneyU,
+  normalUpperTail,
+  percentile,
+  percentiles,
+  summarize,
+} from './statistics.js';
+
+/** Deterministic normal variates (Box-Muller on the seeded generator). */
+function normalSample(seed: number, count: number, mean: number, sd: number): number[] {
+  const next = createRandom(seed);
+  return Array.from({ length: count }, () => {
+    const radius = Math.sqrt(-2 * Math.log(1 - next()));
+    return mean + sd * radius * Math.cos(2 * Math.PI * next());
+  });
+}
+
+/** Deterministic log-normal variates: latency-like, right-skewed, positive. */
+function latencySample(seed: number, count: number, median: number): number[] {
+  return normalSample(seed, count, 0, 0.5).map((value) => median * Math.exp(value));
+}
+
+const ranks = [0, 10, 25, 33.3, 50, 66.7, 90, 95, 99, 100];
+
+// Expected values: numpy 2.4, float(np.percentile(a, p)) for each p in `ranks`.
+const percentileCases: [string, number[], number[]][] = [
+  [
+    'odd length',
+    [3.0, 1.0, 4.0, 1.5, 9.0, 2.6, 5.0],
+    [
+      1.0, 1.3, 2.05, 2.5978, 3.0, 4.002000000000001, 6.600000000000001, 7.799999999999997,
+      8.759999999999998, 9.0,
+    ],
+  ],
+  [
+    'even length',
+    [10.0, 20.0, 30.0, 40.0, 55.5, 61.0],
+    [10.0, 15.0, 22.5, 26.65, 35.0, 45.192499999999995, 58.25, 59.625, 60.725, 61.0],
+  ],
+  [
+    'duplicates',
+    [2.0, 2.0, 2.0, 5.0, 5.0, 7.0, 7.0, 7.0, 7.0],
+    [2.0, 2.0, 2.0, 3.991999999999999, 5.0, 7.0, 7.0, 7.0, 7.0, 7.0],
+  ],
+  [
+    'negatives',
+    [-12.5, -3.0, 0.0, 4.25, -7.75, 19.0, -0.5, 3.3],
+    [
+      -12.5, -9.174999999999999, -4.1875, -2.172500000000001, -0.25, 2.2077000000000018,
+      8.674999999999997, 13.837499999999991, 17.967499999999994, 19.0,
+    ],
+  ],
+  ['one element', [42.0], [42, 42, 42, 42, 42, 42, 42, 42, 42, 42]],
+  [
+    'latencies with an outlier',
+    [0.1, 0.2, 0.3, 0.7, 1.1, 13.0, 0.15, 0.25, 0.33],
+    [
+      0.1, 0.14, 0.2, 0.2332, 0.3, 0.4543200000000001, 3.480000000000002, 8.239999999999995,
+      12.047999999999998, 13.0,
+    ],
+  ],
+];
+
+describe('percentile', () => {
+  describe.each(percentileCases)('%s', (_name, values, expected) => {
+    it.each(ranks.map((p, index) => [p, expected[index] as number]))(
+      'p%d equals numpy exactly',
+      (p, value) => {
+        expect(percentile(values, p)).toBe(value);
+      },
+    );
+
+    it('gives the same from percentiles() in one call', () => {
+      expect(percentiles(values, ranks)).toEqual(expected);
+    });
+  });
+
+  it('does not mutate its input', () => {
+    const values = [5, 3, 1, 4, 2];
+    const copy = [...values];
+    percentile(values, 50);
+    summarize(values);
+    compareSamples(values, [1, 2, 3]);
+    expect(values).toEqual(copy);
+  });
+
+  it('rejects an empty sample', () => {
+    expect(() => percentile([], 50)).toThrow(InvalidArgumentError);
+    expect(() => percentile([], 50)).toThrow(/at least one value/);
+  });
+
+  it.each([-1, 100.0001, Number.NaN, Number.POSITIVE_INFINITY])('rejects p = %d', (p) => {
+    expect(() => percentile([1, 2, 3], p)).toThrow(/Percentile must be a number from 0 to 100/);
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+    'rejects the value %d with its index',
+    (bad) => {
+      expect(() => percentile([1, bad, 3], 50)).toThrow(/finite numbers, got .* at index 1/);
+      expect(() => summarize([1, 2, bad])).toThrow(InvalidArgumentError);
+      expect(() => compareSamples([1, 2], [bad, 2])).toThrow(InvalidArgumentError);
+    },
+  );
+});
+
+describe('summarize', () => {
+  it('returns undefined for an empty sample', () => {
+    expect(summarize([])).toBeUndefined();
+  });
+
+  it.each([
+    // numpy: a.mean(), a.std(ddof=1)
+    ['odd length', 0, 3.7285714285714286, 2.698588696407986],
+    ['even length', 1, 36.083333333333336, 19.945968682083773],
+    ['duplicates', 2, 4.888888888888889, 2.3154073315749675],
+    ['negatives', 3, 0.3500000000000001, 9.369669913380848],
+    ['latencies with an outlier', 5, 1.7922222222222222, 4.214934097283662],
+  ])('matches numpy for %s', (_name, caseIndex, mean, sd) => {
+    const [, values, expected] = percentileCases[caseIndex] as [string, number[], number[]];
+    const summary = summarize(values);
+    expect(summary).toBeDefined();
+    if (summary === undefined) return;
+    expect(summary.n).toBe(values.length);
+    expect(summary.mean).toBeCloseTo(mean, 12);
+    expect(summary.sd).toBeCloseTo(sd, 12);
+    expect(summary.min).toBe(Math.min(...values));
+    expect(summary.max).toBe(Math.max(...values));
+    expect([summary.p50, summary.p90, summary.p95, summary.p99]).toEqual([
+      expected[4],
+      expected[6],
+      expected[7],
+      expected[8],
+    ]);
+    expect(summary.ci95).toBeDefined();
+    expect(summary.ci95?.confidence).toBe(0.95);
+    expect(summary.ci95?.low).toBeLessThanOrEqual(summary.mean);
+    expect(summary.ci95?.high).toBeGreaterThanOrEqual(summary.mean);
+    expect(summary.resamples).toBe(2000);
+  });
+
+  it('has sd 0 and no interval for a single value', () => {
+    expect(summarize([42])).toEqual({
+      n: 1,
+      mean: 42,
+      sd: 0,
+      min: 42,
+      max: 42,
+      p50: 42,
+      p90: 42,
+      p95: 42,
+      p99: 42,
+      ci95: undefined,
+      resamples: 0,
+    });
+  });
+
+  it('gives a zero-width interval for a constant sample', () => {
+    const summary = summarize([3, 3, 3, 3]);
+    expect(summary?.sd).toBe(0);
+    expect(summary?.ci95).toEqual({ low: 3, high: 3, confidence: 0.95 });
+  });
+
+  it('is reproducible with a seed and varies with it', () => {
+    const values = latencySample(11, 200, 100);
+    const first = summarize(values, { seed: 5 });
+    expect(summarize(values, { seed: 5 })).toEqual(first);
+    expect(summarize(values)).toEqual(summarize(values));
+    expect(summarize(values, { seed: 6 })?.ci95).not.toEqual(first?.ci95);
+  });
+
+  it('covers the true mean of a large normal sample, with the width theory predicts', () => {
+    const values = normalSample(99, 5000, 50, 10);
+    const summary = summarize(values);
+    const interval = summary?.ci95;
+    expect(interval).toBeDefined();
+    if (summary === undefined || interval === undefined) return;
+    expect(interval.low).toBeLessThan(50);
+    expect(interval.high).toBeGreaterThan(50);
+    // Normal theory: half-width ≈ 1.96 · sd / √n ≈ 0.277.
+    const halfWidth = (interval.high - interval.low) / 2;
+    expect(halfWidth).toBeGreaterThan(0.25);
+    expect(halfWidth).toBeLessThan(0.31);
+  });
+
+  it('covers the true mean in most of many small experiments', () => {
+    let covered = 0;
+    const experiments = 200;
+    for (let experiment = 0; experiment < experiments; experiment++) {
+      const values = normalSample(1000 + experiment, 40, 0, 1);
+      const interval = summarize(values, { resamples: 1000, seed: experiment })?.ci95;
+      if (interval !== undefined && interval.low <= 0 && interval.high >= 0) covered++;
+    }
+    // Nominal 95%; the percentile bootstrap runs a little narrow at n = 40.
+    expect(covered / experiments).toBeGreaterThan(0.88);
+    expect(covered / experiments).toBeLessThan(0.99);
+  });
+
+  it('widens with the confidence asked for', () => {
+    const values = normalSample(3, 300, 10, 2);
+    const narrow = summarize(values, { confidence: 0.8 })?.ci95;
+    const wide = summarize(values, { confidence: 0.99 })?.ci95;
+    expect(narrow?.confidence).toBe(0.8);
+    if (narrow === undefined || wide === undefined) throw new Error('intervals expected');
+    expect(wide.low).toBeLessThan(narrow.low);
+    expect(wide.high).toBeGreaterThan(narrow.high);
+  });
+
+  it.each([
+    [{ confidence: 1 }, /Confidence must be/],
+    [{ confidence: 0 }, /Confidence must be/],
+    [{ resamples: 0 }, /resamples must be a positive integer/],
+    [{ resamples: 10.5 }, /resamples must be a positive integer/],
+    [{ seed: Number.NaN }, /seed must be a finite number/],
+  ])('rejects the option %o', (options, message) => {
+    expect(() => summarize([1, 2, 3], options)).toThrow(message);
+  });
+
+  it('summarizes 100,000 values quickly, capping the resamples', () => {
+    const values = latencySample(5, 100_000, 80);
+    const start = performance.now();
+    const summary = summarize(values);
+    const elapsed = performance.now() - start;
+    expect(summary?.n).toBe(100_000);
+    expect(summary?.resamples).toBe(
+      Math.max(MINIMUM_RESAMPLES, Math.floor(BOOTSTRAP_DRAW_BUDGET / 100_000)),
+    );
+    // A guard against accidental O(n log n) per resample, not a benchmark.
+    expect(elapsed).toBeLessThan(3000);
+    // Mean of a log-normal with median 80 and sigma 0.5: 80 · e^(0.125) ≈ 90.65.
+    expect(summary?.ci95?.low).toBeLessThan(90.65 + 0.5);
+    expect(summary?.ci95?.high).toBeGreaterThan(90.65 - 0.5);
+  });
+});
+
+describe('compareSamples', () => {
+  it('detects a 20x difference with an interval of the ratio around 20', () => {
+    const slow = latencySample(1, 60, 2000);
+    const fast = latencySample(2, 60, 100);
+    const comparison = compareSamples(slow, fast);
+    expect(comparison.statistic).toBe('median');
+    expect(comparison.verdict).toBe('a-greater');
+    expect(comparison.reason).toBe('beyond noise');
+    expect(comparison.ratio).toBeGreaterThan(16);
+    expect(comparison.ratio).toBeLessThan(25);
+    const interval = comparison.ratioInterval;
+    if (interval === undefined) throw new Error('ratio interval expected');
+    expect(interval.low).toBeGreaterThan(14);
+    expect(interval.high).toBeLessThan(28);
+    expect(interval.low).toBeLessThan(20);
+    expect(interval.high).toBeGreaterThan(20);
+    expect(comparison.difference).toBeCloseTo(comparison.a.value - comparison.b.value, 9);
+    expect(comparison.differenceInterval?.low).toBeGreaterThan(0);
+    expect(comparison.mannWhitney?.pValue).toBeLessThan(1e-10);
+
+    const swapped = compareSamples(fast, slow);
+    expect(swapped.verdict).toBe('b-greater');
+    expect(swapped.ratio).toBeCloseTo(1 / (comparison.ratio as number), 9);
+  });
+
+  it('detects the difference with the mean as well', () => {
+    const comparison = compareSamples(latencySample(3, 50, 2000), latencySample(4, 50, 100), {
+      statistic: 'mean',
+    });
+    expect(comparison.statistic).toBe('mean');
+    expect(comparison.verdict).toBe('a-greater');
+    expect(comparison.ratioInterval?.low).toBeLessThan(20);
+    expect(comparison.ratioInterval?.high).toBeGreaterThan(20);
+  });
+
+  it.each(['median', 'mean'] as const)(
+    "calls two samples of one distribution 'indistinguishable' (%s)",
+    (statistic) => {
+      const comparison = compareSamples(latencySample(21, 80, 100), latencySample(22, 80, 100), {
+        statistic,
+      });
+      expect(comparison.verdict).toBe('indistinguishable');
+      expect(comparison.reason).toBe('within noise');
+      expect(comparison.ratioInterval?.low).toBeLessThan(1);
+      expect(comparison.ratioInterval?.high).toBeGreaterThan(1);
+      expect(comparison.mannWhitney?.pValue).toBeGreaterThan(0.05);
+    },
+  );
+
+  it('rarely calls samples of one distribution different', () => {
+    let different = 0;
+    for (let trial = 0; trial < 40; trial++) {
+      const comparison = compareSamples(
+        latencySample(500 + trial, 30, 100),
+        latencySample(900 + trial, 30, 100),
+        { resamples: 500, seed: trial },
+      );
+      if (comparison.verdict !== 'indistinguishable') different++;
+    }
+    expect(different).toBeLessThanOrEqual(6);
+  });
+
+  it('detects a small shift with enough samples', () => {
+    const comparison = compareSamples(latencySample(31, 2000, 105), latencySample(32, 2000, 100));
+    expect(comparison.verdict).toBe('a-greater');
+    expect(comparison.ratioInterval?.low).toBeGreaterThan(1);
+    expect(comparison.ratioInterval?.high).toBeLessThan(1.1);
+  });
+
+  it('is reproducible with a seed', () => {
+    const a = latencySample(41, 100, 100);
+    const b = latencySample(42, 100, 110);
+    expect(compareSamples(a, b, { seed: 9 })).toEqual(compareSamples(a, b, { seed: 9 }));
+  });
+
+  it("says 'too few samples' when a side has fewer than 2 values", () => {
+    const comparison = compareSamples([100], [1, 2, 3]);
+    expect(comparison).toMatchObject({
+      verdict: 'indistinguishable',
+      reason: 'too few samples',
+      ratio: 50,
+      difference: 98,
+      ratioInterval: undefined,
+      differenceInterval: undefined,
+      resamples: 0,
+    });
+    expect(compareSamples([1, 2, 3], [7]).reason).toBe('too few samples');
+  });
+
+  it('rejects an empty side', () => {
+    expect(() => compareSamples([], [1, 2])).toThrow(/at least one value on each side/);
+    expect(() => compareSamples([1, 2], [])).toThrow(InvalidArgumentError);
+  });
+
+  it('leaves the ratio undefined when b is zero, but still decides by the difference', () => {
+    const comparison = compareSamples([5, 6, 7, 5, 6], [0, 0, 0, 0, 0]);
+    expect(comparison.ratio).toBeUndefined();
+    expect(comparison.ratioInterval).toBeUndefined();
+    expect(comparison.difference).toBe(6);
+    expect(comparison.verdict).toBe('a-greater');
+  });
+
+  it('leaves the ratio interval undefined when some resample of b has median 0', () => {
+    const comparison = compareSamples([5, 6, 7, 5, 6], [0, 0, 1, 1, 1]);
+    expect(comparison.ratio).toBe(6);
+    expect(comparison.ratioInterval).toBeUndefined();
+    expect(comparison.differenceInterval).toBeDefined();
+  });
+
+  it('handles a statistic of 0 on side a', () => {
+    const comparison = compareSamples([0, 0, 0], [2, 2, 2]);
+    expect(comparison.ratio).toBe(0);
+    expect(comparison.ratioInterval).toEqual({ low: 0, high: 0, confidence: 0.95 });
+    expect(comparison.verdict).toBe('b-greater');
+  });
+
+  it('calls identical constant samples indistinguishable', () => {
+    const comparison = compareSamples([4, 4, 4], [4, 4, 4, 4]);
+    expect(comparison.ratio).toBe(1);
+    expect(comparison.verdict).toBe('indistinguishable');
+    expect(comparison.mannWhitney).toEqual({ u: 6, z: 0, pValue: 1 });
+  });
+
+  it('bootstraps the median exactly like resampling and sorting would', () => {
+    // Even n: the median interpolates two order statistics; compare against a slow,
+    // obviously correct bootstrap that draws the same indices.
+    const a = [9, 1, 8, 2, 7, 3, 6, 4];
+    const b = [5, 5, 1, 9, 2, 8];
+    const comparison = compareSamples(a, b, { resamples: 300, seed: 77 });
+    expect(comparison.differenceInterval).toBeDefined();
+    const slow = slowMedianDifferenceInterval(a, b, 300, 77);
+    expect(comparison.differenceInterval?.low).toBeCloseTo(slow.low, 12);
+    expect(comparison.differenceInterval?.high).toBeCloseTo(slow.high, 12);
+  });
+
+  it('compares two samples of 100,000 values in reasonable time', () => {
+    const start = performance.now();
+    const comparison = compareSamples(
+      latencySample(51, 100_000, 103),
+      latencySample(52, 50_000, 100),
+    );
+    expect(performance.now() - start).toBeLessThan(6000);
+    expect(comparison.resamples).toBe(MINIMUM_RESAMPLES);
+    expect(comparison.verdict).toBe('a-greater');
+  });
+});
+
+/** The reference bootstrap of the median difference: draw indices, sort, take numpy's median. */
+function slowMedianDifferenceInterval(
+  a: readonly number[],
+  b: readonly number[],
+  resamples: number,
+  seed: number,
+): { low: number; high: number } {
+  // Same generator and the same index mapping as the implementation (floor(u32 · n / 2^32)).
+  const next = createRandom(seed);
+  const resampleMedians = (values: readonly number[]): number[] => {
+    const sorted = [...values].sort((x, y) => x - y);
+    return Array.from({ length: resamples }, () => {
+      const drawn = Array.from(
+        { length: sorted.length },
+        () => sorted[Math.floor(next() * sorted.length)] as number,
+      );
+      return percentile(drawn, 50);
+    });
+  };
+  const mediansA = resampleMedians(a);
+  const mediansB = resampleMedians(b);
+  const differences = mediansA.map((value, index) => value - (mediansB[index] as number));
+  return { low: percentile(differences, 2.5), high: percentile(differences, 97.5) };
+}
+
+describe('mannWhitneyU', () => {
+  // Expected: U by counting pairs, scipy's asymptotic formulas (tie and continuity
+  // corrected), p-value from Python's math.erfc.
+  it.each([
+    [
+      'no ties',
+      [1.2, 3.4, 5.6, 7.8, 9.1, 2.3],
+      [0.5, 0.7, 1.1, 4.4, 0.9],
+      27,
+      2.099603137103137,
+      0.03576376659097791,
+    ],
+    [
+      'ties',
+      [1, 2, 2, 3, 3, 3, 8],
+      [2, 3, 4, 4, 5, 1, 1, 0],
+      30.5,
+      0.23548432020984963,
+      0.8138328473809332,
+    ],
+    [
+      'separated',
+      [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 9.5],
+      100,
+      3.7418482827913495,
+      0.0001826717911095504,
+    ],
+    ['a below b', [1, 2, 3], [4, 5, 6, 7], 0, -1.9445436482630056, 0.051829927217909716],
+  ])('matches the normal approximation for %s', (_name, a, b, u, z, pValue) => {
+    const result = mannWhitneyU(a, b);
+    expect(result.u).toBe(u);
+    expect(result.z).toBeCloseTo(z, 12);
+    expect(result.pValue).toBeCloseTo(pValue, 12);
+    expect(compareSamples(a, b).mannWhitney).toEqual(result);
+  });
+
+  it('rejects an empty side', () => {
+    expect(() => mannWhitneyU([], [1])).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('normalUpperTail', () => {
+  // Expected: 0.5 · math.erfc(z / √2) from Python.
+  it.each([
+    [0, 0.5],
+    [0.5, 0.3085375387259869],
+    [1, 0.15865525393145707],
+    [1.96, 0.024997895148220435],
+    [2.5, 0.006209665325776139],
+    [3, 0.0013498980316300957],
+    [4, 3.1671241833119965e-5],
+    [6, 9.865876450377012e-10],
+    [10, 7.619853024160593e-24],
+    [37, 5.725571222525139e-300],
+  ])('P(Z > %d) to 1e-12 relative', (z, expected) => {
+    expect(Math.abs(normalUpperTail(z) - expected) / expected).toBeLessThan(1e-12);
+    expect(normalUpperTail(-z)).toBeCloseTo(1 - expected, 14);
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Chat completion payloads (streamed chunks and whole responses), parsed leniently, and the
+ * accumulator that turns them into stream parts.
+ */
+import { z } from 'zod';
+import type { FinishPart, FinishReason, ServerTimings, StreamPart, Usage } from '../spec.js';
+
+const count = z.number().nullish().catch(undefined);
+const text = z.string().nullish().catch(undefined);
+
+const usageSchema = z.object({
+  prompt_tokens: count,
+  completion_tokens: count,
+  completion_tokens_details: z.object({ reasoning_tokens: count }).nullish().catch(undefined),
+});
+
+/** llama-server's `timings` object. */
+const timingsSchema = z.object({
+  prompt_n: count,
+  prompt_ms: count,
+  predicted_n: count,
+  predicted_ms: count,
+});
+
+const toolCallSchema = z.object({
+  index: z.number().int().nonnegative().nullish().catch(undefined),
+  id: text,
+  function: z.object({ name: text, arguments: text }).nullish().catch(undefined),
+});
+
+/** A streamed `delta` or a whole response's `message`. */
+const messageSchema = z.object({
+  content: text,
+  reasoning_content: text,
+  reasoning: text,
+  tool_calls: z.array(toolCallSchema).nullish().catch(undefined),
+});
+
+const choiceSchema = z.object({
+  index: z.number().nullish().catch(undefined),
+  delta: messageSchema.nullish().catch(undefined),
+  message: messageSchema.nullish().catch(undefined),
+  finish_reason: text,
+});
+
+export const chatCompletionPayloadSchema = z.object({
+  model: text,
+  choices: z.array(choiceSchema).nullish().catch(undefined),
+  usage: usageSchema.nullish().catch(undefined),
+  timings: timingsSchema.nullish().catch(undefined),
+  error: z.unknown().optional(),
+});
+
+export type ChatCompletionPayload = z.infer<typeof chatCompletionPayloadSchema>;
+
+export function mapFinishReason(reason: string): FinishReason {
+  switch (reason) {
+    case 'stop':
+    case 'eos':
+    case 'end_turn':
+      return 'stop';
+    case 'length':
+    case 'max_tokens':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool-calls';
+    case 'content_filter':
+      return 'content-filter';
+    default:
+      return 'other';
+  }
+}
+
+export type AcceptResult =
+  | { kind: 'parts'; parts: StreamPart[] }
+  /** The payload is an in-band error (`{"error": {...}}`). */
+  | { kind: 'error'; error: unknown };
+
+/**
+ * Collects what a chat completion says across its chunks: deltas become parts at once;
+ * the finish reason, usage, timings and model id are kept for the final `finish` part.
+ */
+export class ChatCompletionAccumulator {
+  #finishReason: FinishReason | undefined;
+  #usage: Usage | undefined;
+  #timings: ServerTimings | undefined;
+  #responseModelId: string | undefined;
+  #tokenBearingPartCount = 0;
+
+  get hasFinishReason(): boolean {
+    return this.#finishReason !== undefined;
+  }
+
+  /** Parts with text, reasoning or tool-call deltas produced so far. */
+  get tokenBearingPartCount(): number {
+    return this.#tokenBearingPartCount;
+  }
+
+  /** Takes one parsed JSON payload; `arrivedAtMs` is stamped on each part it produces. */
+  accept(payload: unknown, arrivedAtMs: number): AcceptResult {
+    const parsed = chatCompletionPayloadSchema.safeParse(payload);
+    if (!parsed.success) {
+      return { kind: 'error', error: new Error('the event is not a chat completion chunk') };
+    }
+    const chunk = parsed.data;
+    if (chunk.error !== undefined && chunk.error !== null) {
+      return { kind: 'error', error: chunk.error };
+    }
+    if (chunk.model !== undefined && chunk.model !== null && chunk.model !== '') {
+      this.#responseModelId ??= chunk.model;
+    }
+    if (chunk.usage !== undefined && chunk.usage !== null) {
+      this.#usage = {
+        inputTokens: chunk.usage.prompt_tokens ?? undefined,
+        outputTokens: chunk.usage.completion_tokens ?? undefined,
+        reasoningTokens: chunk.usage.completion_tokens_details?.reasoning_tokens ?? undefined,
+      };
+    }
+    if (chunk.timings !== undefined && chunk.timings !== null) {
+      this.#timings = {
+        promptMs: chunk.timings.prompt_ms ?? undefined,
+        promptTokens: chunk.timings.prompt_n ?? undefined,
+        predictedMs: chunk.timings.predicted_ms ?? undefined,
+        predictedTokens: chunk.timings.predicted_n ?? undefined,
+      };
+    }
+    const parts: StreamPart[] = [];
+    const choices = chunk.choices ?? [];
+    const choice = choices.find((candidate) => (candidate.index ?? 0) === 0) ?? choices[0];
+    if (choice === undefined) return { kind: 'parts', parts };
+    const message = choice.delta ?? choice.message;
+    if (message !== undefined && message !== null) {
+      const reasoning = message.reasoning_content ?? message.reasoning;
+      if (reasoning !== undefined && reasoning !== null && reasoning !== '') {
+        parts.push({ type: 'reasoning-delta', text: reasoning, arrivedAtMs });
+      }
+      if (message.content !== undefined && message.content !== null && message.content !== '') {
+        parts.push({ type: 'text-delta', text: message.content, arrivedAtMs });
+      }
+      (message.tool_calls ?? []).forEach((toolCall, position) => {
+        const part: StreamPart = {
+          type: 'tool-call-delta',
+          index: toolCall.index ?? position,
+          argumentsDelta: toolCall.function?.arguments ?? '',
+          arrivedAtMs,
+        };
+        if (toolCall.id !== undefined && toolCall.id !== null) part.id = toolCall.id;
+        const name = toolCall.function?.name;
+        if (name !== undefined && name !== null) part.name = name;
+        parts.push(part);
+      });
+    }
+    if (choice.finish_reason !== undefined && choice.finish_reason !== null) {
+      this.#finishReason = mapFinishReason(choice.finish_reason);
+    }
+    this.#tokenBearingPartCount += parts.length;
+    return { kind: 'parts', parts };
+  }
+
+  /** The final part; `fallbackReason` when the server never sent a finish reason. */
+  finishPart(arrivedAtMs: number, fallbackReason: FinishReason = 'other'): FinishPart {
+    const part: FinishPart = {
+      type: 'finish',
+      finishReason: this.#finishReason ?? fallbackReason,
+      usage: this.#usage ?? {
+        inputTokens: undefined,
+        outputTokens: undefined,
+        reasoningTokens: undefined,
+      },
+      usageSource: 'usage',
+      arrivedAtMs,
+    };
+    if (this.#timings !== undefined) part.timings = this.#timings;
+    if (this.#responseModelId !== undefined) part.responseModelId = this.#responseModelId;
+    return part;
+  }
+}

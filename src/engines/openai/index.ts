@@ -1,0 +1,48 @@
+export {
+  type AcceptResult,
+  ChatCompletionAccumulator,
+  mapFinishReason,
+} from './chat-completion-chunk.js';
+export { type ConnectProbe, ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
+export {
+  classifyNetworkError,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  summarizeErrorBody,
+} from './http-errors.js';
+export {
+  type ModelIdMatch,
+  type ModelIdResolution,
+  normalizeModelId,
+  resolveModelId,
+} from './model-id-resolution.js';
+export {
+  createOpenAIEngine,
+  type OpenAIEngine,
+  type OpenAIEngineOptions,
+  type Sleep,
+} from './openai-engine.js';
+export {
+  type BaseUrlSource,
+  type CommandResult,
+  type CommandRunner,
+  createProcessCommandRunner,
+  findServiceOrigin,
+  foundryStatusTimeoutMs,
+  getPreset,
+  isPresetName,
+  type Preset,
+  type PresetName,
+  presets,
+  type ResolvedBaseUrl,
+  type ResolvePresetBaseUrlOptions,
+  resolvePresetBaseUrl,
+} from './presets.js';
+export {
+  defaultRetryPolicy,
+  type RetryPolicy,
+  type RetryPolicyOptions,
+  resolveRetryPolicy,
+  retryDelayMs,
+} from './retry-policy.js';
+export { type ServerSentEvent, SseParser, type SseParserStatistics } from './sse-parser.js';

@@ -1,0 +1,804 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  AbortedError,
+  ApiCallError,
+  EndpointUnreachableError,
+  InvalidArgumentError,
+  ModelNotFoundError,
+  StreamInterruptedError,
+  TimeoutError,
+} from '../../errors.js';
+import {
+  type ChatScript,
+  chatCompletionBody,
+  type ScriptedServer,
+  startScriptedServer,
+} from '../../test-support/scripted-server.js';
+import type { FinishPart, StreamPart } from '../spec.js';
+import { ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
+import { createOpenAIEngine, type OpenAIEngineOptions } from './openai-engine.js';
+
+const servers: ScriptedServer[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function serve(
+  scripts: ChatScript[] = [],
+  models: readonly string[] | null = ['test-model'],
+): Promise<ScriptedServer> {
+  const options = models === null ? { chatScripts: scripts } : { chatScripts: scripts, models };
+  const server = await startScriptedServer(options);
+  servers.push(server);
+  return server;
+}
+
+function engineFor(server: { baseUrl: string }, overrides: Partial<OpenAIEngineOptions> = {}) {
+  return createOpenAIEngine({
+    baseUrl: server.baseUrl,
+    model: 'test-model',
+    environment: {},
+    connectTimeoutMs: 2000,
+    firstByteTimeoutMs: 5000,
+    idleTimeoutMs: 2000,
+    retryBackoffMs: 1,
+    ...overrides,
+  });
+}
+
+const prompt = { messages: [{ role: 'user' as const, content: 'Say hello' }] };
+
+async function collect(
+  stream: AsyncIterable<StreamPart>,
+): Promise<{ parts: StreamPart[]; error: unknown }> {
+  const parts: StreamPart[] = [];
+  try {
+    for await (const part of stream) parts.push(part);
+    return { parts, error: undefined };
+  } catch (error) {
+    return { parts, error };
+  }
+}
+
+function texts(parts: readonly StreamPart[], type: StreamPart['type'] = 'text-delta'): string[] {
+  return parts.flatMap((part) => (part.type === type && 'text' in part ? [part.text] : []));
+}
+
+function finishOf(parts: readonly StreamPart[]): FinishPart | undefined {
+  const last = parts.at(-1);
+  return last?.type === 'finish' ? last : undefined;
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const basicScript: ChatScript = [
+  { type: 'delta', delta: { role: 'assistant', content: '' } },
+  { type: 'delta', delta: { content: 'Hel' }, delayMs: 5 },
+  { type: 'delta', delta: { content: 'lo' }, delayMs: 5 },
+  { type: 'delta', delta: {}, finishReason: 'stop' },
+  {
+    type: 'usage',
+    usage: {
+      prompt_tokens: 11,
+      completion_tokens: 2,
+      total_tokens: 13,
+      completion_tokens_details: { reasoning_tokens: 0 },
+    },
+  },
+  { type: 'done' },
+];
+
+describe('createOpenAIEngine: streaming', () => {
+  it('streams text deltas and a finish part with server usage', async () => {
+    const server = await serve([basicScript]);
+    const engine = engineFor(server, { apiKey: 'secret-key' });
+    const { parts, error } = await collect(
+      engine.stream({
+        ...prompt,
+        maxTokens: 64,
+        temperature: 0,
+        topP: 0.9,
+        seed: 7,
+        stop: ['\n\n'],
+      }),
+    );
+    expect(error).toBeUndefined();
+    expect(texts(parts)).toEqual(['Hel', 'lo']);
+    expect(parts.map((part) => part.type)).toEqual(['text-delta', 'text-delta', 'finish']);
+    expect(parts.every((part) => typeof part.arrivedAtMs === 'number')).toBe(true);
+    expect(parts.some((part) => 'tokenCount' in part)).toBe(false);
+    expect(finishOf(parts)).toEqual({
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 11, outputTokens: 2, reasoningTokens: 0 },
+      usageSource: 'usage',
+      responseModelId: 'test-model',
+      arrivedAtMs: expect.any(Number),
+    });
+    const request = server.requests[0];
+    expect(request?.body).toEqual({
+      model: 'test-model',
+      messages: [{ role: 'user', content: 'Say hello' }],
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: 64,
+      temperature: 0,
+      top_p: 0.9,
+      seed: 7,
+      stop: ['\n\n'],
+    });
+    expect(request?.headers.authorization).toBe('Bearer secret-key');
+    expect(request?.headers.accept).toBe('text/event-stream');
+  });
+
+  it('stamps arrival times that agree with the server send times within a few ms', async () => {
+    const script: ChatScript = [
+      { type: 'delta', delta: { role: 'assistant' } },
+      { type: 'delta', delta: { content: 'a' }, delayMs: 60 },
+      { type: 'delta', delta: { content: 'b' }, delayMs: 30 },
+      { type: 'delta', delta: { content: 'c' }, delayMs: 45 },
+      { type: 'delta', delta: { content: 'd' }, delayMs: 20 },
+      { type: 'delta', delta: {}, finishReason: 'stop', delayMs: 5 },
+      { type: 'done' },
+    ];
+    const server = await serve([script]);
+    const engine = engineFor(server);
+    await engine.load();
+    const startedAtMs = performance.now();
+    const { parts, error } = await collect(engine.stream(prompt));
+    expect(error).toBeUndefined();
+    const sent = server.requests[0]?.steps ?? [];
+    const textParts = parts.filter((part) => part.type === 'text-delta');
+    expect(textParts).toHaveLength(4);
+    textParts.forEach((part, index) => {
+      const sentAtMs = sent[index + 1]?.sentAtMs ?? Number.NaN;
+      const lagMs = (part.arrivedAtMs ?? Number.NaN) - sentAtMs;
+      expect(lagMs, `part ${index}`).toBeGreaterThanOrEqual(0);
+      expect(lagMs, `part ${index}`).toBeLessThan(15);
+    });
+    const clientTtftMs = (textParts[0]?.arrivedAtMs ?? 0) - startedAtMs;
+    const serverTtftMs = (sent[1]?.sentAtMs ?? 0) - startedAtMs;
+    expect(Math.abs(clientTtftMs - serverTtftMs)).toBeLessThan(15);
+    for (let index = 1; index < textParts.length; index++) {
+      const clientGapMs =
+        (textParts[index]?.arrivedAtMs ?? 0) - (textParts[index - 1]?.arrivedAtMs ?? 0);
+      const serverGapMs = (sent[index + 1]?.sentAtMs ?? 0) - (sent[index]?.sentAtMs ?? 0);
+      expect(Math.abs(clientGapMs - serverGapMs), `gap ${index}`).toBeLessThan(15);
+    }
+  });
+
+  it('uses the injected clock for arrivedAtMs', async () => {
+    const server = await serve([basicScript]);
+    let tick = 1000;
+    const engine = engineFor(server, { clock: () => tick++ });
+    const { parts } = await collect(engine.stream(prompt));
+    const stamps = parts.map((part) => part.arrivedAtMs ?? 0);
+    expect(stamps.every((stamp) => stamp >= 1000 && stamp < 1100)).toBe(true);
+  });
+
+  it('maps reasoning (reasoning_content and reasoning) and tool-call deltas', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { role: 'assistant' } },
+        { type: 'delta', delta: { reasoning_content: 'Let me ' } },
+        { type: 'delta', delta: { reasoning: 'think.' } },
+        { type: 'delta', delta: { content: 'Calling.' } },
+        {
+          type: 'delta',
+          delta: {
+            tool_calls: [
+              {
+                index: 0,
+                id: 'call_1',
+                type: 'function',
+                function: { name: 'lookup', arguments: '' },
+              },
+            ],
+          },
+        },
+        { type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '{"q":' } }] } },
+        { type: 'delta', delta: { tool_calls: [{ index: 0, function: { arguments: '"x"}' } }] } },
+        { type: 'delta', delta: {}, finishReason: 'tool_calls' },
+        {
+          type: 'usage',
+          usage: {
+            prompt_tokens: 5,
+            completion_tokens: 20,
+            completion_tokens_details: { reasoning_tokens: 9 },
+          },
+        },
+        { type: 'done' },
+      ],
+    ]);
+    const { parts } = await collect(engineFor(server).stream(prompt));
+    expect(texts(parts, 'reasoning-delta')).toEqual(['Let me ', 'think.']);
+    expect(texts(parts)).toEqual(['Calling.']);
+    const toolCalls = parts.filter((part) => part.type === 'tool-call-delta');
+    expect(toolCalls.map(({ arrivedAtMs: _arrivedAtMs, ...rest }) => rest)).toEqual([
+      { type: 'tool-call-delta', index: 0, id: 'call_1', name: 'lookup', argumentsDelta: '' },
+      { type: 'tool-call-delta', index: 0, argumentsDelta: '{"q":' },
+      { type: 'tool-call-delta', index: 0, argumentsDelta: '"x"}' },
+    ]);
+    expect(finishOf(parts)).toMatchObject({
+      finishReason: 'tool-calls',
+      usage: { inputTokens: 5, outputTokens: 20, reasoningTokens: 9 },
+    });
+  });
+
+  it("ignores pings and reads llama-server's timings and a usage chunk with empty choices", async () => {
+    const server = await serve([
+      [
+        { type: 'comment', text: 'ping' },
+        { type: 'delta', delta: { content: 'x' } },
+        { type: 'comment' },
+        { type: 'delta', delta: {}, finishReason: 'length' },
+        {
+          type: 'usage',
+          usage: { prompt_tokens: 3, completion_tokens: 1 },
+          timings: { prompt_n: 3, prompt_ms: 1.5, predicted_n: 1, predicted_ms: 20.25 },
+        },
+        { type: 'done' },
+      ],
+    ]);
+    const { parts } = await collect(engineFor(server).stream(prompt));
+    expect(parts.map((part) => part.type)).toEqual(['text-delta', 'finish']);
+    expect(finishOf(parts)).toMatchObject({
+      finishReason: 'length',
+      usage: { inputTokens: 3, outputTokens: 1, reasoningTokens: undefined },
+      usageSource: 'usage',
+      timings: { promptTokens: 3, promptMs: 1.5, predictedTokens: 1, predictedMs: 20.25 },
+    });
+  });
+
+  it('leaves usage undefined when the server sends none, and maps content_filter', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { content: 'x' } },
+        { type: 'delta', delta: {}, finishReason: 'content_filter' },
+        { type: 'done' },
+      ],
+    ]);
+    const { parts } = await collect(engineFor(server, { includeUsage: false }).stream(prompt));
+    expect(finishOf(parts)).toMatchObject({
+      finishReason: 'content-filter',
+      usage: { inputTokens: undefined, outputTokens: undefined, reasoningTokens: undefined },
+      usageSource: 'usage',
+    });
+    expect(server.requests[0]?.body).not.toHaveProperty('stream_options');
+  });
+
+  it('parses events split across writes, mid-line and mid-code-point', async () => {
+    const event = (content: string) =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const bytes = new TextEncoder().encode(event('Grüße 🌍'));
+    const cut = bytes.indexOf(0xf0) + 2;
+    const server = await serve([
+      [
+        { type: 'raw', bytes: bytes.slice(0, cut) },
+        { type: 'raw', bytes: bytes.slice(cut), delayMs: 30 },
+        { type: 'raw', bytes: `${event('a')}${event('b')}data: {"choices":[{"index":0,` },
+        { type: 'raw', bytes: '"delta":{},"finish_reason":"stop"}]}\r\n\r', delayMs: 10 },
+        { type: 'raw', bytes: '\ndata: [DONE]\r\n\r\n', delayMs: 10 },
+      ],
+    ]);
+    const { parts, error } = await collect(engineFor(server).stream(prompt));
+    expect(error).toBeUndefined();
+    expect(texts(parts)).toEqual(['Grüße 🌍', 'a', 'b']);
+    const steps = server.requests[0]?.steps ?? [];
+    expect(parts[0]?.arrivedAtMs).toBeGreaterThanOrEqual(steps[1]?.sentAtMs ?? Number.NaN);
+    expect(parts[1]?.arrivedAtMs).toBe(parts[2]?.arrivedAtMs);
+    expect(finishOf(parts)?.finishReason).toBe('stop');
+  });
+
+  it('turns an in-band error into an error part and a finish part, then ends', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { content: 'partial' } },
+        {
+          type: 'error',
+          error: { code: 500, message: 'CUDA out of memory', type: 'server_error' },
+        },
+        { type: 'delta', delta: { content: 'never' } },
+        { type: 'done' },
+      ],
+    ]);
+    const { parts, error } = await collect(engineFor(server).stream(prompt));
+    expect(error).toBeUndefined();
+    expect(parts.map((part) => part.type)).toEqual(['text-delta', 'error', 'finish']);
+    const errorPart = parts[1];
+    expect(errorPart?.type === 'error' && errorPart.error).toBeInstanceOf(ApiCallError);
+    expect(errorPart?.type === 'error' && errorPart.error.message).toMatch(
+      /reported an error in the stream: CUDA out of memory/,
+    );
+    expect(finishOf(parts)?.finishReason).toBe('error');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('finishes a stream that closes after finish_reason without [DONE]', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { content: 'x' } },
+        { type: 'delta', delta: {}, finishReason: 'stop' },
+        { type: 'end' },
+      ],
+    ]);
+    const { parts, error } = await collect(engineFor(server).stream(prompt));
+    expect(error).toBeUndefined();
+    expect(finishOf(parts)?.finishReason).toBe('stop');
+  });
+});
+
+describe('createOpenAIEngine: failures and retries', () => {
+  it('retries a 500 and then succeeds', async () => {
+    const server = await serve([
+      [{ type: 'respond', status: 500, body: { error: { message: 'warming up' } } }],
+      basicScript,
+    ]);
+    const delays: number[] = [];
+    const engine = engineFor(server, {
+      retryBackoffMs: 200,
+      random: () => 0.5,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    const { parts, error } = await collect(engine.stream(prompt));
+    expect(error).toBeUndefined();
+    expect(texts(parts)).toEqual(['Hel', 'lo']);
+    expect(server.requests).toHaveLength(2);
+    expect(delays).toEqual([150]);
+  });
+
+  it("honours a 429's Retry-After", async () => {
+    const server = await serve([
+      [{ type: 'respond', status: 429, headers: { 'retry-after': '2' }, body: 'slow down' }],
+      [
+        {
+          type: 'respond',
+          status: 503,
+          headers: { 'retry-after': 'Thu, 01 Jan 2099 00:00:00 GMT' },
+          body: '',
+        },
+      ],
+      basicScript,
+    ]);
+    const delays: number[] = [];
+    const engine = engineFor(server, {
+      maxRetryAfterMs: 5000,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    const { error } = await collect(engine.stream(prompt));
+    expect(error).toBeUndefined();
+    expect(delays).toEqual([2000, 5000]);
+  });
+
+  it('gives up after maxRetries with the last ApiCallError', async () => {
+    const server = await serve([
+      [{ type: 'respond', status: 502, body: 'bad gateway' }],
+      [{ type: 'respond', status: 502, body: 'bad gateway' }],
+    ]);
+    const { error } = await collect(engineFor(server, { maxRetries: 1 }).stream(prompt));
+    expect(error).toBeInstanceOf(ApiCallError);
+    expect((error as ApiCallError).status).toBe(502);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('does not retry with RETRY_ON_FAIL=0, nor a 400', async () => {
+    const server = await serve([
+      [{ type: 'respond', status: 500, body: { error: { message: 'boom' } } }],
+      [{ type: 'respond', status: 400, body: { error: { message: 'bad request' } } }],
+    ]);
+    const noRetries = engineFor(server, { environment: { RETRY_ON_FAIL: '0' } });
+    expect((await collect(noRetries.stream(prompt))).error).toBeInstanceOf(ApiCallError);
+    expect(server.requests).toHaveLength(1);
+    const { error } = await collect(engineFor(server).stream(prompt));
+    expect(error).toMatchObject({ status: 400, isRetryable: false });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('shows HTTP error bodies in short', async () => {
+    const server = await serve([
+      [
+        {
+          type: 'respond',
+          status: 404,
+          body: { error: { message: "model 'nope' not found", type: 'invalid_request_error' } },
+        },
+      ],
+      [
+        {
+          type: 'respond',
+          status: 422,
+          body: `<html><body>${'detail '.repeat(100)}</body></html>`,
+        },
+      ],
+    ]);
+    const first = (await collect(engineFor(server).stream(prompt))).error as ApiCallError;
+    expect(first).toBeInstanceOf(ApiCallError);
+    expect(first.message).toBe(
+      `The server at ${server.baseUrl} answered HTTP 404 Not Found to POST ${server.baseUrl}/chat/completions: model 'nope' not found`,
+    );
+    expect(first.isRetryable).toBe(false);
+    expect(first.responseBody).toContain('invalid_request_error');
+    const second = (await collect(engineFor(server).stream(prompt))).error as ApiCallError;
+    expect(second.message).toMatch(/HTTP 422 .*: <html><body>detail detail/);
+    expect(second.message.length).toBeLessThan(400);
+    expect(second.message.includes('\n')).toBe(false);
+  });
+
+  it('never retries after a part was yielded: a drop mid-stream keeps the partial parts', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { content: 'Hel' } },
+        { type: 'delta', delta: { content: 'lo' }, delayMs: 5 },
+        { type: 'destroy', delayMs: 5 },
+      ],
+      basicScript,
+    ]);
+    const { parts, error } = await collect(engineFor(server).stream(prompt));
+    expect(texts(parts)).toEqual(['Hel', 'lo']);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect((error as Error).message).toBe(
+      `The server at ${server.baseUrl} closed the stream after 2 events without finishing; the partial answer is kept.`,
+    );
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('reports a cleanly closed stream without [DONE] or finish_reason as interrupted', async () => {
+    const server = await serve([[{ type: 'delta', delta: { content: 'x' } }, { type: 'end' }]]);
+    const { parts, error } = await collect(engineFor(server).stream(prompt));
+    expect(texts(parts)).toEqual(['x']);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect((error as Error).message).toMatch(/after 1 event without finishing/);
+  });
+
+  it('retries a stream that dropped before yielding anything', async () => {
+    const server = await serve([
+      [{ type: 'headers' }, { type: 'delta', delta: { role: 'assistant' } }, { type: 'destroy' }],
+      basicScript,
+    ]);
+    const { parts, error } = await collect(engineFor(server).stream(prompt));
+    expect(error).toBeUndefined();
+    expect(texts(parts)).toEqual(['Hel', 'lo']);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('times out quickly on a stall mid-stream (idle)', async () => {
+    const server = await serve([
+      [{ type: 'delta', delta: { content: 'x' } }, { type: 'stall', ms: 2000 }, { type: 'done' }],
+    ]);
+    const startedAtMs = performance.now();
+    const { parts, error } = await collect(
+      engineFor(server, { idleTimeoutMs: 100 }).stream(prompt),
+    );
+    expect(texts(parts)).toEqual(['x']);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ phase: 'idle', timeoutMs: 100 });
+    expect(performance.now() - startedAtMs).toBeLessThan(1000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('pings keep an idle stream alive', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { content: 'x' } },
+        { type: 'comment', delayMs: 60 },
+        { type: 'comment', delayMs: 60 },
+        { type: 'comment', delayMs: 60 },
+        { type: 'delta', delta: {}, finishReason: 'stop', delayMs: 60 },
+        { type: 'done' },
+      ],
+    ]);
+    const { error } = await collect(engineFor(server, { idleTimeoutMs: 120 }).stream(prompt));
+    expect(error).toBeUndefined();
+  });
+
+  it('times out when no first byte arrives (headers or body), without retrying', async () => {
+    const server = await serve([
+      [{ type: 'stall', ms: 1500 }, ...basicScript],
+      [{ type: 'headers' }, { type: 'stall', ms: 1500 }, ...basicScript],
+    ]);
+    for (const expectedRequests of [1, 2]) {
+      const startedAtMs = performance.now();
+      const { error } = await collect(
+        engineFor(server, { firstByteTimeoutMs: 100 }).stream(prompt),
+      );
+      expect(error).toMatchObject({ phase: 'first-byte', timeoutMs: 100 });
+      expect((error as Error).message).toMatch(/first-byte timeout/);
+      expect(performance.now() - startedAtMs).toBeLessThan(1000);
+      expect(server.requests).toHaveLength(expectedRequests);
+    }
+  });
+
+  it('reports a refused connection as EndpointUnreachableError naming the URL and the hint', async () => {
+    const port = await closedPort();
+    const baseUrl = `http://127.0.0.1:${port}/v1`;
+    const withProbe = createOpenAIEngine({
+      baseUrl,
+      model: 'phi4-mini',
+      preset: 'ollama',
+      environment: {},
+      maxRetries: 0,
+    });
+    const { error } = await collect(withProbe.stream(prompt));
+    expect(error).toBeInstanceOf(EndpointUnreachableError);
+    expect((error as EndpointUnreachableError).url).toBe(baseUrl);
+    expect((error as Error).message).toBe(
+      `Cannot reach Ollama at ${baseUrl} (connection refused). Start it with 'ollama serve'.`,
+    );
+    const withoutProbe = createOpenAIEngine({
+      baseUrl,
+      model: 'phi4-mini',
+      preset: 'foundry',
+      environment: {},
+      connectProbe: false,
+      resolveModelAlias: false,
+      retryBackoffMs: 1,
+    });
+    const second = (await collect(withoutProbe.stream(prompt))).error;
+    expect(second).toBeInstanceOf(EndpointUnreachableError);
+    expect((second as EndpointUnreachableError).url).toBe(`${baseUrl}/chat/completions`);
+    expect((second as Error).message).toMatch(
+      /^Cannot reach Foundry Local at .* \(connection refused\)\. Start it with 'foundry service start' or set FOUNDRY_LOCAL_ENDPOINT\.$/,
+    );
+  });
+
+  it('reports a connect timeout from the probe as TimeoutError connect', async () => {
+    const server = await serve([basicScript]);
+    const engine = engineFor(server, {
+      connectTimeoutMs: 50,
+      maxRetries: 0,
+      connectProbe: async (_url, timeoutMs) => {
+        throw new ConnectProbeTimeout(timeoutMs);
+      },
+    });
+    await expect(engine.load()).rejects.toMatchObject({ phase: 'connect', timeoutMs: 50 });
+    await expect(engine.load()).rejects.toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe('createOpenAIEngine: abort and dispose', () => {
+  it('aborts the fetch and the body read at once', async () => {
+    const server = await serve([
+      [{ type: 'delta', delta: { content: 'x' } }, { type: 'stall', ms: 3000 }, { type: 'done' }],
+      [{ type: 'stall', ms: 3000 }, ...basicScript],
+    ]);
+    const engine = engineFor(server);
+    const controller = new AbortController();
+    const parts: StreamPart[] = [];
+    let abortedAtMs = 0;
+    const reading = (async () => {
+      for await (const part of engine.stream({ ...prompt, signal: controller.signal })) {
+        parts.push(part);
+        setTimeout(() => {
+          abortedAtMs = performance.now();
+          controller.abort();
+        }, 20);
+      }
+    })();
+    await expect(reading).rejects.toBeInstanceOf(AbortedError);
+    expect(performance.now() - abortedAtMs).toBeLessThan(100);
+    expect(texts(parts)).toEqual(['x']);
+
+    const beforeFirstByte = new AbortController();
+    setTimeout(() => beforeFirstByte.abort(), 50);
+    const startedAtMs = performance.now();
+    const { error } = await collect(engine.stream({ ...prompt, signal: beforeFirstByte.signal }));
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(performance.now() - startedAtMs).toBeLessThan(500);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.requests[1]?.clientClosedEarly).toBe(true);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('rejects at once with an already aborted signal', async () => {
+    const server = await serve([basicScript]);
+    const { error } = await collect(
+      engineFor(server).stream({ ...prompt, signal: AbortSignal.abort() }),
+    );
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('dispose() stops an in-flight stream', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { content: 'x' } },
+        { type: 'stall', ms: 3000 },
+      ],
+    ]);
+    const engine = engineFor(server);
+    const parts: StreamPart[] = [];
+    const reading = (async () => {
+      for await (const part of engine.stream(prompt)) {
+        parts.push(part);
+        setTimeout(() => void engine.dispose(), 10);
+      }
+    })();
+    await expect(reading).rejects.toThrow(/disposed/);
+    await expect(engine.load()).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it('stops reading when the consumer breaks out of the loop', async () => {
+    const server = await serve([
+      [
+        { type: 'delta', delta: { content: 'x' } },
+        { type: 'delta', delta: { content: 'y' }, delayMs: 200 },
+      ],
+    ]);
+    for await (const part of engineFor(server).stream(prompt)) {
+      expect(part.type).toBe('text-delta');
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.requests[0]?.clientClosedEarly).toBe(true);
+  });
+});
+
+describe('createOpenAIEngine: model alias resolution', () => {
+  it('resolves a Foundry alias once through /models and sends the real id', async () => {
+    const server = await serve(
+      [basicScript, basicScript],
+      [
+        'Phi-4-mini-instruct-generic-cpu:4',
+        'Phi-4-mini-instruct-cuda-gpu:5',
+        'gpt-oss-20b-cuda-gpu:1',
+      ],
+    );
+    const engine = engineFor(server, { model: 'phi-4-mini', preset: 'foundry' });
+    expect(engine.info).toEqual({
+      engine: 'openai',
+      reference: 'foundry:phi-4-mini',
+      model: 'phi-4-mini',
+      baseUrl: server.baseUrl,
+      preset: 'foundry',
+    });
+    await engine.load();
+    await engine.load();
+    expect(engine.info.resolvedModelId).toBe('Phi-4-mini-instruct-cuda-gpu:5');
+    expect(engine.modelResolution).toMatchObject({ match: 'normalized' });
+    await collect(engine.stream(prompt));
+    await collect(engine.stream(prompt));
+    expect(server.modelsRequestCount).toBe(1);
+    expect(server.requests.map((request) => (request.body as { model: string }).model)).toEqual([
+      'Phi-4-mini-instruct-cuda-gpu:5',
+      'Phi-4-mini-instruct-cuda-gpu:5',
+    ]);
+  });
+
+  it('resolves an Ollama name to its tag', async () => {
+    const server = await serve([basicScript], ['phi4-mini:latest', 'gpt-oss:20b']);
+    const engine = engineFor(server, { model: 'phi4-mini', preset: 'ollama' });
+    await collect(engine.stream(prompt));
+    expect(server.requests[0]?.body).toMatchObject({ model: 'phi4-mini:latest' });
+  });
+
+  it("throws ModelNotFoundError listing the server's ids", async () => {
+    const server = await serve([], ['phi4-mini:latest', 'gpt-oss:20b']);
+    const engine = engineFor(server, { model: 'mistral', preset: 'ollama' });
+    const { error } = await collect(engine.stream(prompt));
+    expect(error).toBeInstanceOf(ModelNotFoundError);
+    expect((error as Error).message).toContain(
+      `Ollama at ${server.baseUrl} has no model 'mistral' (it has phi4-mini:latest, gpt-oss:20b)`,
+    );
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('uses the name as given when /models answers 404', async () => {
+    const server = await serve([basicScript], null);
+    const engine = engineFor(server, { model: 'whatever.gguf', preset: 'llamacpp' });
+    await engine.load();
+    expect(engine.info.resolvedModelId).toBe('whatever.gguf');
+    expect(engine.modelResolution).toBeUndefined();
+    expect(server.modelsRequestCount).toBe(1);
+    expect((await collect(engine.stream(prompt))).error).toBeUndefined();
+  });
+});
+
+describe('createOpenAIEngine: options', () => {
+  it('supports non-streaming requests (BENCH_STREAM=0)', async () => {
+    const server = await serve([
+      [
+        {
+          type: 'respond',
+          delayMs: 20,
+          body: chatCompletionBody({
+            content: 'Hello there',
+            reasoningContent: 'brief thought',
+            model: 'test-model',
+            usage: { prompt_tokens: 4, completion_tokens: 2 },
+          }),
+        },
+      ],
+    ]);
+    const engine = engineFor(server, { stream: false });
+    const { parts, error } = await collect(engine.stream(prompt));
+    expect(error).toBeUndefined();
+    expect(parts.map((part) => part.type)).toEqual(['reasoning-delta', 'text-delta', 'finish']);
+    expect(texts(parts)).toEqual(['Hello there']);
+    expect(finishOf(parts)).toMatchObject({
+      finishReason: 'stop',
+      usage: { inputTokens: 4, outputTokens: 2 },
+      responseModelId: 'test-model',
+    });
+    const respondedAtMs = server.requests[0]?.steps[0]?.sentAtMs ?? Number.NaN;
+    expect((parts[1]?.arrivedAtMs ?? 0) - respondedAtMs).toBeLessThan(15);
+    expect(server.requests[0]?.body).toMatchObject({ stream: false });
+    expect(server.requests[0]?.body).not.toHaveProperty('stream_options');
+  });
+
+  it('takes the Foundry base URL from FOUNDRY_LOCAL_ENDPOINT', async () => {
+    const server = await serve([basicScript], ['Phi-4-mini-instruct-cuda-gpu:5']);
+    const engine = createOpenAIEngine({
+      model: 'phi-4-mini',
+      preset: 'foundry',
+      environment: { FOUNDRY_LOCAL_ENDPOINT: `${server.baseUrl}/` },
+      runCommand: async () => {
+        throw new Error('must not run foundry');
+      },
+    });
+    expect(engine.info.baseUrl).toBeUndefined();
+    await engine.load();
+    expect(engine.info.baseUrl).toBe(server.baseUrl);
+    expect(engine.baseUrlSource).toBe('environment');
+    expect((await collect(engine.stream(prompt))).error).toBeUndefined();
+  });
+
+  it('discovers the Foundry base URL through the command runner', async () => {
+    const server = await serve([basicScript], ['Phi-4-mini-instruct-cuda-gpu:5']);
+    const engine = createOpenAIEngine({
+      model: 'phi-4-mini',
+      preset: 'foundry',
+      environment: {},
+      runCommand: async () => ({
+        exitCode: 0,
+        stdout: `🟢 Model management service is running on ${server.origin}/openai/status`,
+        stderr: '',
+      }),
+    });
+    await engine.load();
+    expect(engine.info).toMatchObject({
+      baseUrl: server.baseUrl,
+      resolvedModelId: 'Phi-4-mini-instruct-cuda-gpu:5',
+    });
+    expect(engine.baseUrlSource).toBe('foundry-status');
+  });
+
+  it('rejects invalid options', () => {
+    expect(() => createOpenAIEngine({ model: 'x' })).toThrow(InvalidArgumentError);
+    expect(() => createOpenAIEngine({ model: 'x', preset: 'openai' })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => createOpenAIEngine({ model: 'x', baseUrl: 'not a url' })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() =>
+      createOpenAIEngine({ model: 'x', baseUrl: 'http://h/v1', idleTimeoutMs: 0, environment: {} }),
+    ).toThrow(InvalidArgumentError);
+    expect(
+      createOpenAIEngine({ model: 'x', baseUrl: 'http://h/v1', environment: {} }).countTokens,
+    ).toBeUndefined();
+  });
+});
+
+describe('tcpConnectProbe', () => {
+  it('connects to a listening port and is refused by a closed one', async () => {
+    const server = await serve();
+    await expect(tcpConnectProbe(new URL(server.baseUrl), 1000)).resolves.toBeUndefined();
+    const port = await closedPort();
+    await expect(
+      tcpConnectProbe(new URL(`http://127.0.0.1:${port}/v1`), 1000),
+    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});

@@ -1,0 +1,829 @@
+/**
+ * The `openai` engine: any OpenAI-compatible HTTP server (Foundry Local, Ollama,
+ * llama-server, LM Studio, vLLM...). It streams POST {baseUrl}/chat/completions as SSE and
+ * turns the chunks into stream parts, each stamped `arrivedAtMs` with the injected clock
+ * the moment its bytes arrived, before parsing.
+ *
+ * What each timeout measures:
+ * - connectTimeoutMs: establishing one TCP connection to the server's host and port, probed
+ *   once by load() (fetch does not report when its own connection is made). A request's own
+ *   connection is bounded by the fetch implementation (undici: 10 s); when that fires it is
+ *   reported as TimeoutError('connect') too.
+ * - firstByteTimeoutMs: from just before the request is sent until the first byte of the
+ *   response body (headers included): connection, queueing, model load, prompt processing.
+ * - idleTimeoutMs: while the engine waits for more bytes after the first; any bytes (a
+ *   `: ping` comment too) end the wait. Time the consumer spends between parts is not counted.
+ */
+import {
+  AbortedError,
+  ApiCallError,
+  EndpointUnreachableError,
+  InvalidArgumentError,
+  StreamInterruptedError,
+  TandemError,
+  TimeoutError,
+  type TimeoutPhase,
+} from '../../errors.js';
+import type {
+  Clock,
+  Engine,
+  EngineInfo,
+  GenerateRequest,
+  LoadOptions,
+  StreamPart,
+} from '../spec.js';
+import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
+import { type ConnectProbe, ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
+import {
+  classifyNetworkError,
+  describeNetworkCode,
+  findErrorMessage,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  summarizeErrorBody,
+} from './http-errors.js';
+import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
+import {
+  type BaseUrlSource,
+  type CommandRunner,
+  createProcessCommandRunner,
+  type PresetName,
+  presets,
+  resolvePresetBaseUrl,
+} from './presets.js';
+import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
+import { SseParser } from './sse-parser.js';
+
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export interface OpenAIEngineOptions {
+  /** Alias or server id, e.g. `phi-4-mini` (resolved through GET /models) or `phi4-mini:latest`. */
+  model: string;
+  /** …/v1. Optional with a preset that has a default (or discovers it, as `foundry` does). */
+  baseUrl?: string;
+  preset?: PresetName;
+  /** The reference the user gave; default `preset:model` or `model`. */
+  reference?: string;
+  apiKey?: string;
+  /** Extra request headers. */
+  headers?: Readonly<Record<string, string>>;
+  /** false: one non-streaming request (BENCH_STREAM=0). Default true. */
+  stream?: boolean;
+  /** Ask for the usage chunk (stream_options.include_usage). Default true. */
+  includeUsage?: boolean;
+  /** Resolve the model alias through GET {baseUrl}/models in load(). Default true. */
+  resolveModelAlias?: boolean;
+  fetch?: typeof fetch;
+  /** Monotonic clock for `arrivedAtMs`. Default performance.now. */
+  clock?: Clock;
+  /** Wall clock in epoch ms, for Retry-After dates. Default Date.now. */
+  wallClock?: () => number;
+  /** Random numbers in [0, 1) for backoff jitter. Default Math.random. */
+  random?: () => number;
+  /** Waits between retries. Default setTimeout, cut short by the request's signal. */
+  sleep?: Sleep;
+  /** TCP reachability check in load(), bounded by connectTimeoutMs; false: none. */
+  connectProbe?: ConnectProbe | false;
+  /** Runs `foundry service status` for the foundry preset. Default child_process. */
+  runCommand?: CommandRunner;
+  /** RETRY_ON_FAIL, RETRY_BACKOFF, FOUNDRY_LOCAL_ENDPOINT. Default process.env. */
+  environment?: Readonly<Record<string, string | undefined>>;
+  /** Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Default 120 000 (a cold server may load a model first). */
+  firstByteTimeoutMs?: number;
+  /** Default 60 000. */
+  idleTimeoutMs?: number;
+  /** Default 2, or 0 with RETRY_ON_FAIL=0. Options win over the environment. */
+  maxRetries?: number;
+  /** Base of the exponential backoff; default 500, or RETRY_BACKOFF seconds. */
+  retryBackoffMs?: number;
+  /** Cap on a server's Retry-After; default 60 000. */
+  maxRetryAfterMs?: number;
+}
+
+export interface OpenAIEngine extends Engine {
+  /** How the model alias was matched to a server id; undefined before load() or without a list. */
+  readonly modelResolution: ModelIdResolution | undefined;
+  /** Where the base URL came from (undefined before it is known). */
+  readonly baseUrlSource: BaseUrlSource | undefined;
+}
+
+/** undici's default TCP connect timeout, used by Node's fetch. */
+const fetchConnectTimeoutMs = 10_000;
+const maxErrorBodyBytes = 64 * 1024;
+
+const defaultSleep: Sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive number of milliseconds.`);
+  }
+  return value;
+}
+
+/** Resolves or rejects with the promise, or rejects with the signal's reason at abort. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * One HTTP attempt's abort controller: aborted by the caller's signal, by dispose(), or by
+ * the phase timer, which records which phase ran out.
+ */
+class AttemptWatch {
+  readonly controller = new AbortController();
+  timedOut: { phase: TimeoutPhase; timeoutMs: number } | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #unlink: (() => void)[] = [];
+
+  constructor(readonly sources: readonly (AbortSignal | undefined)[]) {
+    for (const source of sources) {
+      if (source === undefined) continue;
+      if (source.aborted) {
+        this.controller.abort(source.reason);
+        continue;
+      }
+      const onAbort = (): void => this.controller.abort(source.reason);
+      source.addEventListener('abort', onAbort, { once: true });
+      this.#unlink.push(() => source.removeEventListener('abort', onAbort));
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  arm(phase: TimeoutPhase, timeoutMs: number): void {
+    this.disarm();
+    this.#timer = setTimeout(() => {
+      this.timedOut = { phase, timeoutMs };
+      this.controller.abort(new Error(`${phase} timeout`));
+    }, timeoutMs);
+  }
+
+  disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  dispose(): void {
+    this.disarm();
+    for (const unlink of this.#unlink) unlink();
+    this.#unlink.length = 0;
+  }
+}
+
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${ms} ms`;
+}
+
+/** `the server at …` at the start of a sentence; product names keep their spelling. */
+function capitalize(text: string): string {
+  return text.startsWith('the ') ? `The ${text.slice(4)}` : text;
+}
+
+function isRetryableError(error: unknown): boolean {
+  if (error instanceof ApiCallError) return error.isRetryable;
+  return error instanceof EndpointUnreachableError || error instanceof StreamInterruptedError;
+}
+
+async function readTextCapped(response: Response, signal: AbortSignal): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < maxErrorBodyBytes) {
+      const { done, value } = await raceAbort(reader.read(), signal);
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, maxErrorBodyBytes);
+}
+
+class OpenAICompatibleEngine implements OpenAIEngine {
+  readonly #options: OpenAIEngineOptions;
+  readonly #fetch: typeof fetch;
+  readonly #clock: Clock;
+  readonly #wallClock: () => number;
+  readonly #random: () => number;
+  readonly #sleep: Sleep;
+  readonly #connectProbe: ConnectProbe | undefined;
+  readonly #environment: Readonly<Record<string, string | undefined>>;
+  readonly #retryPolicy: RetryPolicy;
+  readonly #connectTimeoutMs: number;
+  readonly #firstByteTimeoutMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #streaming: boolean;
+  readonly #disposal = new AbortController();
+  #baseUrl: string | undefined;
+  #baseUrlSource: BaseUrlSource | undefined;
+  #resolution: ModelIdResolution | undefined;
+  #resolvedModelId: string | undefined;
+  #loading: Promise<void> | undefined;
+
+  constructor(options: OpenAIEngineOptions) {
+    if (options.model.trim() === '') throw new InvalidArgumentError('A model name is needed.');
+    if (options.baseUrl === undefined && options.preset === undefined) {
+      throw new InvalidArgumentError(
+        `The server's base URL is needed for model '${options.model}', e.g. http://localhost:8000/v1.`,
+      );
+    }
+    if (options.preset !== undefined && !Object.hasOwn(presets, options.preset)) {
+      throw new InvalidArgumentError(
+        `Unknown server preset '${options.preset}'. Use one of: ${Object.keys(presets).join(', ')}.`,
+      );
+    }
+    if (options.baseUrl === undefined && options.preset === 'openai') {
+      throw new InvalidArgumentError(
+        "The 'openai' preset needs a base URL, e.g. http://localhost:8000/v1.",
+      );
+    }
+    this.#options = options;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#wallClock = options.wallClock ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#sleep = options.sleep ?? defaultSleep;
+    this.#connectProbe =
+      options.connectProbe === false ? undefined : (options.connectProbe ?? tcpConnectProbe);
+    this.#environment = options.environment ?? process.env;
+    const retryOptions: Parameters<typeof resolveRetryPolicy>[0] = {
+      environment: this.#environment,
+    };
+    if (options.maxRetries !== undefined) retryOptions.maxRetries = options.maxRetries;
+    if (options.retryBackoffMs !== undefined) retryOptions.retryBackoffMs = options.retryBackoffMs;
+    if (options.maxRetryAfterMs !== undefined)
+      retryOptions.maxRetryAfterMs = options.maxRetryAfterMs;
+    this.#retryPolicy = resolveRetryPolicy(retryOptions);
+    this.#connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
+    this.#firstByteTimeoutMs = positive(
+      'firstByteTimeoutMs',
+      options.firstByteTimeoutMs ?? 120_000,
+    );
+    this.#idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
+    this.#streaming = options.stream ?? true;
+    if (options.baseUrl !== undefined) {
+      this.#baseUrl = this.#normalizeBaseUrl(options.baseUrl);
+      this.#baseUrlSource = 'option';
+    }
+  }
+
+  get info(): EngineInfo {
+    const options = this.#options;
+    const info: EngineInfo = {
+      engine: 'openai',
+      reference:
+        options.reference ??
+        (options.preset !== undefined ? `${options.preset}:${options.model}` : options.model),
+      model: options.model,
+    };
+    if (this.#resolvedModelId !== undefined) info.resolvedModelId = this.#resolvedModelId;
+    if (this.#baseUrl !== undefined) info.baseUrl = this.#baseUrl;
+    if (options.preset !== undefined) info.preset = options.preset;
+    return info;
+  }
+
+  get modelResolution(): ModelIdResolution | undefined {
+    return this.#resolution;
+  }
+
+  get baseUrlSource(): BaseUrlSource | undefined {
+    return this.#baseUrlSource;
+  }
+
+  load(options?: LoadOptions): Promise<void> {
+    if (this.#disposal.signal.aborted) {
+      return Promise.reject(new AbortedError('The engine was disposed.'));
+    }
+    if (this.#loading === undefined) {
+      const loading = this.#load(options?.signal);
+      this.#loading = loading;
+      loading.catch(() => {
+        if (this.#loading === loading) this.#loading = undefined;
+      });
+    }
+    const signal = options?.signal;
+    if (signal === undefined) return this.#loading;
+    return raceAbort(this.#loading, signal).catch((error: unknown) => {
+      throw signal.aborted ? new AbortedError() : error;
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.#disposal.abort(new AbortedError('The engine was disposed.'));
+  }
+
+  stream(request: GenerateRequest): AsyncIterable<StreamPart> {
+    return this.#stream(request);
+  }
+
+  // --- loading -------------------------------------------------------------------------
+
+  #normalizeBaseUrl(baseUrl: string): string {
+    const trimmed = baseUrl.trim().replace(/\/+$/, '');
+    let url: URL;
+    try {
+      url = new URL(trimmed);
+    } catch {
+      throw new InvalidArgumentError(
+        `'${baseUrl}' is not a URL; give e.g. http://localhost:8000/v1.`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new InvalidArgumentError(`'${baseUrl}' is not an http(s) URL.`);
+    }
+    return trimmed;
+  }
+
+  async #load(signal: AbortSignal | undefined): Promise<void> {
+    const baseUrl = await this.#resolveBaseUrl();
+    const probe = this.#connectProbe;
+    if (probe !== undefined) {
+      await this.#withRetries(signal, () => this.#probe(probe, baseUrl, signal));
+    }
+    if (this.#options.resolveModelAlias === false) {
+      this.#resolvedModelId = this.#options.model;
+      return;
+    }
+    const ids = await this.#withRetries(signal, () => this.#listModelIds(baseUrl, signal));
+    if (ids === undefined) {
+      this.#resolvedModelId = this.#options.model;
+      return;
+    }
+    const resolution = resolveModelId(this.#options.model, ids, this.#describeServer());
+    this.#resolution = resolution;
+    this.#resolvedModelId = resolution.id;
+  }
+
+  async #resolveBaseUrl(): Promise<string> {
+    if (this.#baseUrl !== undefined) return this.#baseUrl;
+    const preset = this.#options.preset ?? 'openai';
+    const resolved = await resolvePresetBaseUrl(preset, {
+      environment: this.#environment,
+      runCommand: this.#options.runCommand ?? createProcessCommandRunner(this.#environment),
+    });
+    this.#baseUrl = this.#normalizeBaseUrl(resolved.baseUrl);
+    this.#baseUrlSource = resolved.source;
+    return this.#baseUrl;
+  }
+
+  async #probe(
+    probe: ConnectProbe,
+    baseUrl: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const watch = new AttemptWatch([signal, this.#disposal.signal]);
+    try {
+      await probe(new URL(baseUrl), this.#connectTimeoutMs, watch.signal);
+    } catch (error) {
+      if (error instanceof ConnectProbeTimeout) {
+        throw new TimeoutError(
+          'connect',
+          this.#connectTimeoutMs,
+          `${capitalize(this.#describeServer())} did not accept a TCP connection within ${seconds(this.#connectTimeoutMs)} (connect timeout). ${this.#startHint()}`,
+        );
+      }
+      throw this.#mapFailure(error, watch, baseUrl);
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /** The server's model ids; undefined when it has no usable list (404, not JSON...). */
+  async #listModelIds(
+    baseUrl: string,
+    signal: AbortSignal | undefined,
+  ): Promise<string[] | undefined> {
+    const url = `${baseUrl}/models`;
+    const watch = new AttemptWatch([signal, this.#disposal.signal]);
+    watch.arm('first-byte', this.#firstByteTimeoutMs);
+    try {
+      const response = await raceAbort(
+        this.#fetch(url, { method: 'GET', headers: this.#headers(false), signal: watch.signal }),
+        watch.signal,
+      );
+      const text = await readTextCapped(response, watch.signal);
+      if (response.status === 401 || response.status === 403) {
+        throw this.#apiCallError('GET', url, response, text);
+      }
+      if (!response.ok) return undefined;
+      let payload: unknown;
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+      const data = (payload as { data?: unknown } | null)?.data;
+      if (!Array.isArray(data)) return undefined;
+      return data
+        .map((entry: unknown) => (entry as { id?: unknown } | null)?.id)
+        .filter((id): id is string => typeof id === 'string' && id !== '');
+    } catch (error) {
+      throw this.#mapFailure(error, watch, url);
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  // --- requests ------------------------------------------------------------------------
+
+  #headers(withBody: boolean): Record<string, string> {
+    const headers: Record<string, string> = {
+      accept: withBody && this.#streaming ? 'text/event-stream' : 'application/json',
+    };
+    if (withBody) headers['content-type'] = 'application/json';
+    if (this.#options.apiKey !== undefined) {
+      headers.authorization = `Bearer ${this.#options.apiKey}`;
+    }
+    return { ...headers, ...this.#options.headers };
+  }
+
+  #requestBody(request: GenerateRequest): Record<string, unknown> {
+    const body: Record<string, unknown> = {
+      model: this.#resolvedModelId ?? this.#options.model,
+      messages: request.messages.map((message) => ({
+        role: message.role,
+        content: message.content,
+      })),
+      stream: this.#streaming,
+    };
+    if (this.#streaming && this.#options.includeUsage !== false) {
+      body.stream_options = { include_usage: true };
+    }
+    if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+    if (request.temperature !== undefined) body.temperature = request.temperature;
+    if (request.topP !== undefined) body.top_p = request.topP;
+    if (request.seed !== undefined) body.seed = request.seed;
+    if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop];
+    return body;
+  }
+
+  async *#stream(request: GenerateRequest): AsyncGenerator<StreamPart> {
+    const signal = request.signal;
+    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#abortedError();
+    await this.load(signal === undefined ? {} : { signal });
+    const baseUrl = await this.#resolveBaseUrl();
+    const url = `${baseUrl}/chat/completions`;
+    const body = JSON.stringify(this.#requestBody(request));
+    for (let attempt = 0; ; attempt++) {
+      const watch = new AttemptWatch([signal, this.#disposal.signal]);
+      let yieldedAny = false;
+      let failure: unknown;
+      try {
+        for await (const part of this.#attempt(url, body, watch)) {
+          yieldedAny = true;
+          yield part;
+        }
+        return;
+      } catch (error) {
+        failure = error;
+      } finally {
+        watch.dispose();
+      }
+      if (yieldedAny || attempt >= this.#retryPolicy.maxRetries || !isRetryableError(failure)) {
+        throw failure;
+      }
+      const retryAfterMs = failure instanceof ApiCallError ? failure.retryAfterMs : undefined;
+      await this.#wait(
+        retryDelayMs(this.#retryPolicy, attempt, this.#random, retryAfterMs),
+        signal,
+      );
+    }
+  }
+
+  async #withRetries<T>(signal: AbortSignal | undefined, action: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await action();
+      } catch (error) {
+        if (attempt >= this.#retryPolicy.maxRetries || !isRetryableError(error)) throw error;
+        const retryAfterMs = error instanceof ApiCallError ? error.retryAfterMs : undefined;
+        await this.#wait(
+          retryDelayMs(this.#retryPolicy, attempt, this.#random, retryAfterMs),
+          signal,
+        );
+      }
+    }
+  }
+
+  async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    const watch = new AttemptWatch([signal, this.#disposal.signal]);
+    try {
+      await this.#sleep(ms, watch.signal);
+    } catch {
+      throw this.#abortedError();
+    } finally {
+      watch.dispose();
+    }
+    if (watch.signal.aborted) throw this.#abortedError();
+  }
+
+  async *#attempt(url: string, body: string, watch: AttemptWatch): AsyncGenerator<StreamPart> {
+    watch.arm('first-byte', this.#firstByteTimeoutMs);
+    let response: Response;
+    try {
+      response = await raceAbort(
+        this.#fetch(url, {
+          method: 'POST',
+          headers: this.#headers(true),
+          body,
+          signal: watch.signal,
+        }),
+        watch.signal,
+      );
+    } catch (error) {
+      throw this.#mapFailure(error, watch, url);
+    }
+    if (!response.ok) {
+      let text: string;
+      try {
+        text = await readTextCapped(response, watch.signal);
+      } catch (error) {
+        throw this.#mapFailure(error, watch, url);
+      }
+      throw this.#apiCallError('POST', url, response, text);
+    }
+    if (response.body === null) {
+      throw new StreamInterruptedError(
+        `${capitalize(this.#describeServer())} answered ${response.status} without a body.`,
+      );
+    }
+    const reader = response.body.getReader();
+    try {
+      if (this.#streaming) yield* this.#readEventStream(reader, watch, url);
+      else yield* this.#readWholeResponse(reader, watch, url);
+    } finally {
+      watch.disarm();
+      watch.controller.abort();
+      reader.cancel().catch(() => {});
+    }
+  }
+
+  /** The next body chunk and the clock at its arrival; the phase timer runs only while waiting. */
+  async #read(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    watch: AttemptWatch,
+    url: string,
+    isFirst: boolean,
+  ): Promise<{ value: Uint8Array | undefined; arrivedAtMs: number }> {
+    if (!isFirst) watch.arm('idle', this.#idleTimeoutMs);
+    let result: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      result = await raceAbort(reader.read(), watch.signal);
+    } catch (error) {
+      throw this.#mapFailure(error, watch, url, true);
+    }
+    const arrivedAtMs = this.#clock();
+    watch.disarm();
+    return { value: result.done ? undefined : result.value, arrivedAtMs };
+  }
+
+  async *#readEventStream(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    watch: AttemptWatch,
+    url: string,
+  ): AsyncGenerator<StreamPart> {
+    const parser = new SseParser();
+    const accumulator = new ChatCompletionAccumulator();
+    let isFirst = true;
+    for (;;) {
+      let chunk: { value: Uint8Array | undefined; arrivedAtMs: number };
+      try {
+        chunk = await this.#read(reader, watch, url, isFirst);
+      } catch (error) {
+        if (error instanceof StreamInterruptedError) {
+          throw this.#interrupted(parser.statistics.eventCount, error);
+        }
+        throw error;
+      }
+      isFirst = false;
+      const { value, arrivedAtMs } = chunk;
+      const events =
+        value === undefined ? parser.end(arrivedAtMs) : parser.push(value, arrivedAtMs);
+      for (const event of events) {
+        if (event.data.trim() === '[DONE]') {
+          yield accumulator.finishPart(event.arrivedAtMs);
+          return;
+        }
+        let payload: unknown;
+        try {
+          payload = JSON.parse(event.data);
+        } catch {
+          yield* this.#inBandError(
+            accumulator,
+            new TandemError(
+              `${capitalize(this.#describeServer())} sent an event that is not JSON: ${summarizeErrorBody(event.data)}`,
+            ),
+            event.arrivedAtMs,
+          );
+          return;
+        }
+        const accepted =
+          event.event === 'error'
+            ? ({ kind: 'error', error: payload } as const)
+            : accumulator.accept(payload, event.arrivedAtMs);
+        if (accepted.kind === 'error') {
+          yield* this.#inBandError(
+            accumulator,
+            this.#inBandApiError(url, accepted.error, event.data),
+            event.arrivedAtMs,
+          );
+          return;
+        }
+        yield* accepted.parts;
+      }
+      if (value === undefined) {
+        if (accumulator.hasFinishReason) {
+          yield accumulator.finishPart(arrivedAtMs);
+          return;
+        }
+        throw this.#interrupted(parser.statistics.eventCount);
+      }
+    }
+  }
+
+  async *#readWholeResponse(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    watch: AttemptWatch,
+    url: string,
+  ): AsyncGenerator<StreamPart> {
+    const chunks: Uint8Array[] = [];
+    let chunk = await this.#read(reader, watch, url, true);
+    while (chunk.value !== undefined) {
+      chunks.push(chunk.value);
+      chunk = await this.#read(reader, watch, url, false);
+    }
+    const arrivedAtMs = chunk.arrivedAtMs;
+    const text = Buffer.concat(chunks).toString('utf8');
+    const accumulator = new ChatCompletionAccumulator();
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      throw new StreamInterruptedError(
+        `${capitalize(this.#describeServer())} sent an answer that is not JSON: ${summarizeErrorBody(text)}`,
+      );
+    }
+    const accepted = accumulator.accept(payload, arrivedAtMs);
+    if (accepted.kind === 'error') {
+      yield* this.#inBandError(
+        accumulator,
+        this.#inBandApiError(url, accepted.error, text),
+        arrivedAtMs,
+      );
+      return;
+    }
+    yield* accepted.parts;
+    yield accumulator.finishPart(arrivedAtMs, 'stop');
+  }
+
+  *#inBandError(
+    accumulator: ChatCompletionAccumulator,
+    error: Error,
+    arrivedAtMs: number,
+  ): Generator<StreamPart> {
+    yield { type: 'error', error, arrivedAtMs };
+    const finish = accumulator.finishPart(arrivedAtMs);
+    finish.finishReason = 'error';
+    yield finish;
+  }
+
+  #inBandApiError(url: string, error: unknown, raw: string): ApiCallError {
+    const message = findErrorMessage({ error }) ?? summarizeErrorBody(raw);
+    const code = (error as { code?: unknown } | null)?.code;
+    const status = typeof code === 'number' && code >= 400 && code < 600 ? code : 200;
+    return new ApiCallError(
+      `${capitalize(this.#describeServer())} reported an error in the stream: ${summarizeErrorBody(message)}`,
+      url,
+      status,
+      raw,
+      false,
+    );
+  }
+
+  #apiCallError(method: string, url: string, response: Response, text: string): ApiCallError {
+    const retryAfterMs = parseRetryAfterMs(response.headers, this.#wallClock());
+    const statusText = response.statusText === '' ? '' : ` ${response.statusText}`;
+    return new ApiCallError(
+      `${capitalize(this.#describeServer())} answered HTTP ${response.status}${statusText} to ${method} ${url}: ${summarizeErrorBody(text)}`,
+      url,
+      response.status,
+      text,
+      isRetryableStatus(response.status),
+      retryAfterMs,
+    );
+  }
+
+  // --- errors --------------------------------------------------------------------------
+
+  #describeServer(): string {
+    const preset = this.#options.preset;
+    const name = preset === undefined ? 'the server' : presets[preset].displayName;
+    return `${name} at ${this.#baseUrl ?? '(unknown URL)'}`;
+  }
+
+  #startHint(): string {
+    return presets[this.#options.preset ?? 'openai'].startHint;
+  }
+
+  #abortedError(): AbortedError {
+    return this.#disposal.signal.aborted
+      ? new AbortedError('Stopped: the engine was disposed.')
+      : new AbortedError();
+  }
+
+  #interrupted(eventCount: number, cause?: unknown): StreamInterruptedError {
+    return new StreamInterruptedError(
+      `${capitalize(this.#describeServer())} closed the stream after ${eventCount} event${eventCount === 1 ? '' : 's'} without finishing; the partial answer is kept.`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /** Maps what a fetch, a body read or a probe threw to one of tandem's errors. */
+  #mapFailure(error: unknown, watch: AttemptWatch, url: string, duringBody = false): Error {
+    if (error instanceof TandemError) return error;
+    if (watch.timedOut !== undefined) {
+      const { phase, timeoutMs } = watch.timedOut;
+      const server = capitalize(this.#describeServer());
+      const message =
+        phase === 'idle'
+          ? `${server} sent nothing for ${seconds(timeoutMs)} in the middle of the answer (idle timeout); the partial answer is kept.`
+          : `${server} sent no answer to ${url} within ${seconds(timeoutMs)} (first-byte timeout); a cold server may still be loading the model: raise firstByteTimeoutMs.`;
+      return new TimeoutError(phase, timeoutMs, message);
+    }
+    if (watch.signal.aborted) return this.#abortedError();
+    const { failure, code } = classifyNetworkError(error);
+    if (failure === 'unreachable') {
+      return new EndpointUnreachableError(
+        url,
+        `Cannot reach ${this.#describeServer()} (${describeNetworkCode(code)}). ${this.#startHint()}`,
+        { cause: error },
+      );
+    }
+    if (failure === 'connect-timeout') {
+      return new TimeoutError(
+        'connect',
+        fetchConnectTimeoutMs,
+        `${capitalize(this.#describeServer())} did not accept a TCP connection in time (connect timeout). ${this.#startHint()}`,
+      );
+    }
+    if (duringBody || failure === 'closed') {
+      return new StreamInterruptedError(
+        `${capitalize(this.#describeServer())} closed the connection (${describeNetworkCode(code)}) before answering ${url}.`,
+        { cause: error },
+      );
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    return new EndpointUnreachableError(
+      url,
+      `Request to ${url} failed: ${detail}${code === undefined ? '' : ` (${code})`}.`,
+      { cause: error },
+    );
+  }
+}
+
+/** An engine for any OpenAI-compatible server. Nothing is contacted until load() or stream(). */
+export function createOpenAIEngine(options: OpenAIEngineOptions): OpenAIEngine {
+  return new OpenAICompatibleEngine(options);
+}

@@ -128,6 +128,11 @@ export interface LoadOptions {
 
 export interface Engine {
   readonly info: EngineInfo;
+  /**
+   * Starts what the engine needs before any model can load (llama.cpp's native runtime,
+   * once per process). Not part of a model's load time; callers run it before timing load.
+   */
+  prepare?(): Promise<void>;
   /** Loads the model (idempotent; a second call returns at once). The caller times it. */
   load(options?: LoadOptions): Promise<void>;
   /** Streams one chat completion. Loads the model first if needed. */

@@ -1,0 +1,154 @@
+/**
+ * npm run bench:engine — decode tokens/s of tandem's llama engine against a bare
+ * node-llama-cpp generation loop on demo-llm, same file, same threads, same prompt tokens,
+ * interleaved rounds; the ratio with its bootstrap 95% CI (target ≥ 0.97); and the
+ * memory-bandwidth ceiling of decode on this machine with the share of it reached.
+ *
+ * Environment: BENCH_ROUNDS (default 8), BENCH_TOKENS (default 128), TANDEM_THREADS.
+ */
+import { LlamaEngine } from '../engines/llama/llama-engine.js';
+import { getLlamaRuntime } from '../engines/llama/llama-runtime.js';
+import { defaultThreadCount, threadsFromEnvironment } from '../engines/llama/threads.js';
+import { describeMachine } from '../measure/machine.js';
+import { compareSamples, summarize } from '../measure/statistics.js';
+import { modelsDirectory, tandemHome } from '../models/cache.js';
+import { DEMO_MODELS, ensureDemoModel } from '../models/demo/demo-models.js';
+import { validateGgufForLlama } from '../models/gguf/validate.js';
+import { formatBytes } from '../models/pull.js';
+import { measureRun } from '../run/run-model.js';
+import { measureReadBandwidth } from './memory-bandwidth.js';
+
+const PROMPT = 'List 5 benefits of local AI inference.';
+
+function positiveInteger(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 2) {
+    console.error(`error: ${name}=${value} must be a whole number ≥ 2.`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const rounds = positiveInteger('BENCH_ROUNDS', 8);
+  const tokens = positiveInteger('BENCH_TOKENS', 128);
+  const home = tandemHome();
+  const { path } = await ensureDemoModel('demo-llm', { modelsDirectory: modelsDirectory(home) });
+  const summary = await validateGgufForLlama(path);
+  const threads = threadsFromEnvironment(process.env) ?? defaultThreadCount(summary.parameterCount);
+  const machine = describeMachine();
+  console.log(
+    `bench:engine — demo-llm (${(summary.parameterCount / 1e6).toFixed(1)}M parameters, ${formatBytes(summary.fileSizeBytes)}), ${threads} threads, ${tokens} tokens × ${rounds} rounds each`,
+  );
+  console.log(
+    `machine: ${machine.cpuModel}, ${machine.physicalCores} physical / ${machine.logicalCores} logical cores, ${formatBytes(machine.totalMemoryBytes)}`,
+  );
+
+  // tandem's engine.
+  const engine = new LlamaEngine({
+    reference: 'demo-llm',
+    model: 'demo-llm',
+    modelPath: path,
+    threads,
+    gpu: 'cpu',
+    isDemo: true,
+  });
+  await engine.load();
+
+  // The bare loop: node-llama-cpp's own API, nothing else.
+  const llama = await getLlamaRuntime('cpu');
+  const bareModel = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  const bareContext = await bareModel.createContext({
+    contextSize: engine.info.contextSize ?? 2048,
+    threads,
+    sequences: 1,
+  });
+  const bareSequence = bareContext.getSequence();
+  const promptTokens = bareModel.tokenize(
+    `<|im_start|>user\n${PROMPT}<|im_end|>\n<|im_start|>assistant\n`,
+    true,
+  );
+
+  async function bareDecodeRate(): Promise<number> {
+    await bareSequence.clearHistory();
+    const times: number[] = [];
+    for await (const token of bareSequence.evaluate(promptTokens, { temperature: 0 })) {
+      times.push(performance.now());
+      bareModel.detokenize([token]);
+      if (times.length >= tokens) break;
+    }
+    const first = times[0] as number;
+    const last = times[times.length - 1] as number;
+    return ((times.length - 1) * 1000) / (last - first);
+  }
+
+  async function tandemDecodeRate(): Promise<number> {
+    const result = await measureRun(
+      engine,
+      { prompt: PROMPT, maxTokens: tokens, temperature: 0 },
+      { cold: false },
+    );
+    if (result.decodeTokensPerSecond === undefined)
+      throw new Error('tandem run produced fewer than 2 tokens');
+    return result.decodeTokensPerSecond;
+  }
+
+  // Warm-up both, then interleave (alternating which goes first) so drift hits both alike.
+  await bareDecodeRate();
+  await tandemDecodeRate();
+  const bare: number[] = [];
+  const tandem: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      bare.push(await bareDecodeRate());
+      tandem.push(await tandemDecodeRate());
+    } else {
+      tandem.push(await tandemDecodeRate());
+      bare.push(await bareDecodeRate());
+    }
+  }
+  await engine.dispose();
+  await bareContext.dispose();
+  await bareModel.dispose();
+
+  const format = (values: number[]) => {
+    const stats = summarize(values);
+    if (stats === undefined) return '—';
+    const ci =
+      stats.ci95 === undefined
+        ? ''
+        : ` (95% CI of mean ${stats.ci95.low.toFixed(1)}–${stats.ci95.high.toFixed(1)})`;
+    return `median ${stats.p50.toFixed(1)} tok/s, mean ${stats.mean.toFixed(1)}, sd ${stats.sd.toFixed(1)}${ci}`;
+  };
+  console.log(`\ndecode tokens/s (1/TPOT, first to last token; n=${rounds} each)`);
+  console.log(`  bare node-llama-cpp loop: ${format(bare)}`);
+  console.log(`  tandem llama engine:      ${format(tandem)}`);
+  const comparison = compareSamples(tandem, bare);
+  const interval = comparison.ratioInterval;
+  const ratio = comparison.ratio ?? Number.NaN;
+  console.log(
+    `  ratio tandem/bare (medians): ${ratio.toFixed(3)}${interval === undefined ? '' : ` (95% CI ${interval.low.toFixed(3)}–${interval.high.toFixed(3)})`} — target ≥ 0.97: ${ratio >= 0.97 ? 'met' : 'NOT met'}${comparison.verdict === 'indistinguishable' ? '; the difference is within noise' : ''}`,
+  );
+
+  const bandwidth = await measureReadBandwidth({ threads });
+  const weightBytes = summary.fileSizeBytes;
+  const ceiling = bandwidth.bytesPerSecond / weightBytes;
+  const tandemMedian = summarize(tandem)?.p50 ?? Number.NaN;
+  console.log(`\nmemory-bandwidth ceiling (decode reads every weight once per token)`);
+  console.log(
+    `  read bandwidth, ${threads} threads (memcmp of 2×128 MiB per thread, median of 5): ${(bandwidth.bytesPerSecond / 1e9).toFixed(2)} GB/s`,
+  );
+  console.log(`  bytes read per token = weight bytes ≈ file size: ${formatBytes(weightBytes)}`);
+  console.log(
+    `  ceiling: ${ceiling.toFixed(1)} tok/s; tandem reaches ${tandemMedian.toFixed(1)} tok/s = ${((100 * tandemMedian) / ceiling).toFixed(1)}% of it`,
+  );
+  const demo = DEMO_MODELS.find((model) => model.name === 'demo-llm');
+  if (demo !== undefined)
+    console.log(
+      `\n(demo-llm has random weights; its speed is that of any ${formatBytes(demo.fileSizeBytes)} F16 llama model of its shape.)`,
+    );
+}
+
+await main();

@@ -1,0 +1,252 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { GPU_CHOICES, type GpuChoice } from '../engines/llama/llama-runtime.js';
+import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import type { ChatMessage, StreamPart } from '../engines/spec.js';
+import { AbortedError, errorLine, InvalidArgumentError } from '../errors.js';
+import { GenerationError, measureRun, type RunResult } from '../run/run-model.js';
+import { formatMs, formatRate } from './format.js';
+import { choiceFlag, collect, integerFlag, numberFlag } from './options.js';
+import { renderRunStats } from './render-run.js';
+import { demoNote, dim, interruptSignal, readAll, type Terminal } from './terminal.js';
+
+export interface GenerationFlags {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stop?: string[];
+  threads?: number;
+  gpu?: GpuChoice;
+  ctx?: number;
+}
+
+/** Flags shared by run, chat and compare. */
+export function addGenerationFlags(
+  command: Command,
+  { maxTokensDefault }: { maxTokensDefault: string },
+): Command {
+  return command
+    .option(
+      '--max-tokens <n>',
+      `most tokens to generate (default ${maxTokensDefault})`,
+      integerFlag('--max-tokens', { min: 1 }),
+    )
+    .option(
+      '--temperature <t>',
+      'sampling temperature; 0 is greedy',
+      numberFlag('--temperature', { min: 0, max: 2 }),
+    )
+    .option('--top-p <p>', 'nucleus sampling', numberFlag('--top-p', { min: 0, max: 1 }))
+    .option('--seed <n>', 'sampling seed', integerFlag('--seed', { min: 0, max: 2 ** 32 - 1 }))
+    .option('--stop <text>', 'stop sequence (repeatable)', collect)
+    .option(
+      '--threads <n>',
+      'llama: CPU threads (default: physical cores, capped by model size; or TANDEM_THREADS)',
+      integerFlag('--threads', { min: 1, max: 1024 }),
+    )
+    .option('--gpu <kind>', `llama: ${GPU_CHOICES.join('|')}`, choiceFlag('--gpu', GPU_CHOICES))
+    .option(
+      '--ctx <tokens>',
+      'llama: context window (default min(model, 4096))',
+      integerFlag('--ctx', { min: 16 }),
+    );
+}
+
+export function engineOptionsFrom(flags: GenerationFlags, terminal: Terminal): CreateEngineOptions {
+  return {
+    env: terminal.env,
+    ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+    ...(flags.gpu === undefined ? {} : { gpu: flags.gpu }),
+    ...(flags.ctx === undefined ? {} : { contextSize: flags.ctx }),
+    onDemoModelProgress: demoProgressReporter(terminal),
+  };
+}
+
+/** Prints one line when a demo model is generated on first use. */
+export function demoProgressReporter(terminal: Terminal) {
+  const announced = new Set<string>();
+  return (model: string, writtenBytes: number, totalBytes: number) => {
+    if (!announced.has(model)) {
+      announced.add(model);
+      terminal.stderr.write(
+        `Writing the built-in ${model} model (first use, ${Math.round(totalBytes / 1e6)} MB)…\n`,
+      );
+    }
+    if (writtenBytes === totalBytes) terminal.stderr.write(`${model} written.\n`);
+  };
+}
+
+interface RunFlags extends GenerationFlags {
+  prompt?: string;
+  system?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const RUN_MAX_TOKENS = 256;
+
+function requestFrom(flags: GenerationFlags) {
+  return {
+    maxTokens: flags.maxTokens ?? RUN_MAX_TOKENS,
+    ...(flags.temperature === undefined ? {} : { temperature: flags.temperature }),
+    ...(flags.topP === undefined ? {} : { topP: flags.topP }),
+    ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+    ...(flags.stop === undefined ? {} : { stop: flags.stop }),
+  };
+}
+
+function streamWriter(terminal: Terminal) {
+  let wroteAnswer = false;
+  let lastChar = '\n';
+  return {
+    onPart(part: StreamPart) {
+      if (part.type === 'text-delta' && part.text.length > 0) {
+        terminal.stdout.write(part.text);
+        wroteAnswer = true;
+        lastChar = part.text.at(-1) ?? lastChar;
+      } else if (part.type === 'reasoning-delta' && part.text.length > 0) {
+        terminal.stderr.write(dim(terminal, part.text));
+      }
+    },
+    end() {
+      if (wroteAnswer && lastChar !== '\n') terminal.stdout.write('\n');
+    },
+  };
+}
+
+/** `tandem run MODEL`: one prompt, streamed, optionally with stats or as JSON. */
+export async function runCommand(
+  reference: string,
+  flags: RunFlags,
+  terminal: Terminal,
+): Promise<number> {
+  let prompt = flags.prompt;
+  if (prompt === undefined) {
+    if (terminal.stdin.isTTY === true) return chatCommand(reference, flags, terminal);
+    prompt = (await readAll(terminal.stdin)).trim();
+    if (prompt === '')
+      throw new InvalidArgumentError('No prompt: pass --prompt TEXT, or pipe text on stdin.');
+  }
+  const engine = await createEngine(reference, engineOptionsFrom(flags, terminal));
+  const interrupt = interruptSignal(terminal);
+  const writer = streamWriter(terminal);
+  try {
+    if (engine.info.isDemo === true && flags.json !== true)
+      terminal.stderr.write(dim(terminal, `note: ${engine.info.model} ${demoNote()}\n`));
+    let result: RunResult;
+    try {
+      result = await measureRun(
+        engine,
+        {
+          prompt,
+          ...(flags.system === undefined ? {} : { system: flags.system }),
+          ...requestFrom(flags),
+          signal: interrupt.signal,
+          ...(flags.json === true ? {} : { onPart: (part: StreamPart) => writer.onPart(part) }),
+        },
+        { cold: true },
+      );
+    } catch (error) {
+      if (!(error instanceof GenerationError)) throw error;
+      writer.end();
+      if (flags.json === true) terminal.stdout.write(`${JSON.stringify(error.result, null, 2)}\n`);
+      else terminal.stderr.write(`${renderRunStats(error.result)}\n`);
+      terminal.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    writer.end();
+    if (flags.json === true) {
+      terminal.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else if (flags.verbose === true) {
+      terminal.stderr.write(`${renderRunStats(result)}\n`);
+    }
+    return 0;
+  } finally {
+    interrupt.dispose();
+    await engine.dispose();
+  }
+}
+
+/** `tandem chat MODEL`: an interactive conversation with history and a stats line per answer. */
+export async function chatCommand(
+  reference: string,
+  flags: RunFlags,
+  terminal: Terminal,
+): Promise<number> {
+  const engine = await createEngine(reference, engineOptionsFrom(flags, terminal));
+  const history: ChatMessage[] = [];
+  const lines = createInterface({
+    input: terminal.stdin,
+    output: terminal.stderr,
+    terminal: terminal.stdin.isTTY === true,
+  });
+  let cold = true;
+  try {
+    terminal.stderr.write(
+      `Chat with ${engine.info.model}. /reset clears the history, /exit (or Ctrl-D) quits.\n`,
+    );
+    if (engine.info.isDemo === true)
+      terminal.stderr.write(dim(terminal, `note: ${engine.info.model} ${demoNote()}\n`));
+    while (true) {
+      let line: string;
+      try {
+        line = await lines.question('> ');
+      } catch {
+        break; // Ctrl-D or Ctrl-C at the prompt
+      }
+      const text = line.trim();
+      if (text === '') continue;
+      if (text === '/exit' || text === '/quit') break;
+      if (text === '/reset') {
+        history.length = 0;
+        terminal.stderr.write('History cleared.\n');
+        continue;
+      }
+      const controller = new AbortController();
+      const onInterrupt = () => controller.abort(new AbortedError());
+      lines.on('SIGINT', onInterrupt);
+      process.on('SIGINT', onInterrupt);
+      const writer = streamWriter(terminal);
+      let result: RunResult;
+      try {
+        result = await measureRun(
+          engine,
+          {
+            messages: history,
+            prompt: text,
+            ...(flags.system === undefined ? {} : { system: flags.system }),
+            ...requestFrom(flags),
+            signal: controller.signal,
+            onPart: (part) => writer.onPart(part),
+          },
+          { cold },
+        );
+      } catch (error) {
+        if (!(error instanceof GenerationError)) {
+          terminal.stderr.write(`error: ${errorLine(error)}\n`);
+          continue;
+        }
+        result = error.result;
+        terminal.stderr.write(`\n${error.message}\n`);
+      } finally {
+        lines.off('SIGINT', onInterrupt);
+        process.off('SIGINT', onInterrupt);
+      }
+      writer.end();
+      cold = false;
+      history.push({ role: 'user', content: text }, { role: 'assistant', content: result.text });
+      terminal.stderr.write(
+        dim(
+          terminal,
+          `[${result.loadMs === undefined ? '' : `load ${formatMs(result.loadMs)} · `}TTFT ${formatMs(result.ttftMs)} · ${result.outputTokens} tokens (${result.outputTokensSource}) · ${formatRate(result.decodeTokensPerSecond)}]\n`,
+        ),
+      );
+      if (flags.verbose === true) terminal.stderr.write(`${renderRunStats(result)}\n`);
+    }
+    return 0;
+  } finally {
+    lines.close();
+    await engine.dispose();
+  }
+}

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  getLlama,
+  type Llama,
+  type LlamaGpuType,
+  LlamaLogLevel,
+  type LlamaModel,
+} from 'node-llama-cpp';
+import { EngineUnavailableError, errorLine } from '../../errors.js';
+
+export const GPU_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
+export type GpuChoice = (typeof GPU_CHOICES)[number];
+
+/** node-llama-cpp's version, for results and reports (its package.json is not exported). */
+export const nodeLlamaCppVersion: string = readPackageVersion(
+  import.meta.resolve('node-llama-cpp'),
+);
+
+function readPackageVersion(entryUrl: string): string {
+  let directory = dirname(fileURLToPath(entryUrl));
+  for (let depth = 0; depth < 5; depth++) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (manifest.name === 'node-llama-cpp' && manifest.version !== undefined)
+        return manifest.version;
+    } catch {
+      // not here; look one level up
+    }
+    directory = dirname(directory);
+  }
+  return 'unknown';
+}
+
+const llamas = new Map<GpuChoice, Promise<Llama>>();
+
+/**
+ * One llama.cpp runtime per GPU choice per process. Prebuilt binaries only (never a source
+ * build at run time). A GPU that is asked for and missing is an error, never a silent CPU run.
+ */
+export function getLlamaRuntime(gpu: GpuChoice): Promise<Llama> {
+  let llama = llamas.get(gpu);
+  if (llama === undefined) {
+    const gpuOption: LlamaGpuType | 'auto' = gpu === 'cpu' ? false : gpu;
+    llama = getLlama({
+      gpu: gpuOption,
+      build: 'never',
+      logLevel: LlamaLogLevel.error,
+      logger: (level, message) => {
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
+          process.stderr.write(`llama.cpp: ${message.trim()}\n`);
+        }
+      },
+      progressLogs: false,
+      skipDownload: true,
+    }).catch((error: unknown) => {
+      llamas.delete(gpu);
+      throw new EngineUnavailableError(
+        `llama.cpp cannot use --gpu ${gpu} on this machine (${errorLine(error)}). Use --gpu auto or --gpu cpu.`,
+        { cause: error },
+      );
+    });
+    llamas.set(gpu, llama);
+  }
+  return llama;
+}
+
+export function describeGpu(llama: Llama): string {
+  return llama.gpu === false ? 'cpu' : llama.gpu;
+}
+
+interface SharedModel {
+  model: Promise<LlamaModel>;
+  users: number;
+}
+
+const models = new Map<string, SharedModel>();
+
+/** A model is loaded once per process and GPU choice; engines share it and count their use. */
+export function acquireModel(
+  llama: Llama,
+  gpu: GpuChoice,
+  modelPath: string,
+  signal: AbortSignal | undefined,
+): Promise<LlamaModel> {
+  const key = `${gpu}\u0000${modelPath}`;
+  let shared = models.get(key);
+  if (shared === undefined) {
+    const model = llama.loadModel({
+      modelPath,
+      ...(gpu === 'cpu' ? { gpuLayers: 0 } : {}),
+      ...(signal === undefined ? {} : { loadSignal: signal }),
+    });
+    shared = { model, users: 0 };
+    models.set(key, shared);
+    model.catch(() => models.delete(key));
+  }
+  shared.users += 1;
+  return shared.model;
+}
+
+export async function releaseModel(gpu: GpuChoice, modelPath: string): Promise<void> {
+  const key = `${gpu}\u0000${modelPath}`;
+  const shared = models.get(key);
+  if (shared === undefined) return;
+  shared.users -= 1;
+  if (shared.users > 0) return;
+  models.delete(key);
+  const model = await shared.model.catch(() => undefined);
+  await model?.dispose();
+}

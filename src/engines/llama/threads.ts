@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from '../../errors.js';
+
+/**
+ * Physical cores (not hyper-threads): decode is memory-bound, and a second thread on the
+ * same core only adds contention. Linux: distinct (physical id, core id) pairs in
+ * /proc/cpuinfo; elsewhere the logical count.
+ */
+export function physicalCoreCount(cpuinfo?: string): number {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return availableParallelism();
+    }
+  }
+  const cores = new Set<string>();
+  let physicalId = '0';
+  for (const line of text.split('\n')) {
+    const [key, value] = line.split(':').map((part) => part.trim());
+    if (key === 'physical id') physicalId = value ?? '0';
+    if (key === 'core id') cores.add(`${physicalId}:${value ?? ''}`);
+  }
+  return cores.size > 0 ? cores.size : availableParallelism();
+}
+
+/** Parameters that keep one thread busy: below this, more threads cost more in sync than they add. */
+const PARAMETERS_PER_THREAD = 20_000_000;
+
+/**
+ * The default thread count: physical cores, capped by the model's size. A ~1M-parameter
+ * model decodes fastest on one thread; a ~76M one uses two; large models use every core.
+ */
+export function defaultThreadCount(
+  parameterCount: number | undefined,
+  cores = physicalCoreCount(),
+): number {
+  if (parameterCount === undefined) return cores;
+  const bySize = Math.max(1, Math.ceil(parameterCount / PARAMETERS_PER_THREAD));
+  return Math.max(1, Math.min(cores, bySize));
+}
+
+/** Reads TANDEM_THREADS; undefined when unset. */
+export function threadsFromEnvironment(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env.TANDEM_THREADS;
+  if (value === undefined || value.trim() === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 1024) {
+    throw new InvalidArgumentError(
+      `Invalid TANDEM_THREADS=${value}: expected a whole number of threads from 1 to 1024.`,
+    );
+  }
+  return parsed;
+}

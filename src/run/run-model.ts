@@ -1,0 +1,172 @@
+import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import type {
+  ChatMessage,
+  Clock,
+  Engine,
+  EngineId,
+  GenerateRequest,
+  StreamPart,
+} from '../engines/spec.js';
+import { AbortedError, InvalidArgumentError, TandemError } from '../errors.js';
+import { type GenerationMeasurement, measureGeneration } from '../measure/generation-timing.js';
+import { PeakRssSampler } from '../measure/memory.js';
+
+/** One generation with everything measured about it. The shape `tandem run --json` prints. */
+export interface RunResult extends GenerationMeasurement {
+  model: string;
+  engine: EngineId;
+  reference: string;
+  resolvedModelId: string | undefined;
+  /** Random-weight demo model: its text is noise. */
+  isDemo: boolean;
+  /** True when the model was loaded for this run (load time included in what it waited). */
+  cold: boolean;
+  /** Time to load the model; only on cold runs of embedded engines. */
+  loadMs: number | undefined;
+  /** Peak RSS of this process during the run (embedded engines only). */
+  peakRssBytes: number | undefined;
+  /** Peak RSS minus the RSS before the model was loaded (cold) or before the run (warm). */
+  peakRssDeltaBytes: number | undefined;
+  modelFileSizeBytes: number | undefined;
+  threads: number | undefined;
+  gpu: string | undefined;
+  baseUrl: string | undefined;
+}
+
+export interface RunRequest {
+  prompt?: string;
+  system?: string;
+  /** A whole conversation; the prompt, when also given, is appended as the last user turn. */
+  messages?: readonly ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stop?: readonly string[];
+  signal?: AbortSignal;
+  onPart?: (part: StreamPart, atMs: number) => void;
+  clock?: Clock;
+}
+
+/** A run that did not complete; `result` holds what was measured up to the failure. */
+export class GenerationError extends TandemError {
+  override readonly exitCode: number;
+  constructor(
+    message: string,
+    readonly result: RunResult,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.exitCode = result.finishReason === 'abort' ? 130 : 1;
+  }
+}
+
+export function buildMessages(request: RunRequest): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (request.system !== undefined) messages.push({ role: 'system', content: request.system });
+  if (request.messages !== undefined) messages.push(...request.messages);
+  if (request.prompt !== undefined) messages.push({ role: 'user', content: request.prompt });
+  if (messages.length === 0 || messages.every((message) => message.role === 'system')) {
+    throw new InvalidArgumentError('Nothing to answer: give a prompt (--prompt TEXT or stdin).');
+  }
+  return messages;
+}
+
+function isEmbedded(engine: Engine): boolean {
+  return engine.info.engine !== 'openai';
+}
+
+/**
+ * Measures one generation on an engine. A cold run loads the model first and times the load;
+ * a warm run expects the model loaded. Throws GenerationError (with the partial result) when
+ * the stream fails or is stopped; returns the result otherwise.
+ */
+export async function measureRun(
+  engine: Engine,
+  request: RunRequest,
+  { cold }: { cold: boolean },
+): Promise<RunResult> {
+  const clock = request.clock ?? (() => performance.now());
+  const messages = buildMessages(request);
+  if (cold) await engine.prepare?.();
+  const sampler = isEmbedded(engine) ? new PeakRssSampler() : undefined;
+  let loadMs: number | undefined;
+  try {
+    if (cold) {
+      const started = clock();
+      await engine.load(request.signal === undefined ? {} : { signal: request.signal });
+      loadMs = clock() - started;
+    }
+    const generateRequest: GenerateRequest = {
+      messages,
+      ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.topP === undefined ? {} : { topP: request.topP }),
+      ...(request.seed === undefined ? {} : { seed: request.seed }),
+      ...(request.stop === undefined ? {} : { stop: request.stop }),
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    };
+    const { error, ...measurement } = await measureGeneration(engine.stream(generateRequest), {
+      clock,
+      onPart: (part, atMs) => {
+        sampler?.sample();
+        request.onPart?.(part, atMs);
+      },
+    });
+    const memory = sampler?.stop();
+    const { info } = engine;
+    const result: RunResult = {
+      model: info.model,
+      engine: info.engine,
+      reference: info.reference,
+      resolvedModelId: info.resolvedModelId,
+      isDemo: info.isDemo === true,
+      cold,
+      loadMs,
+      ...measurement,
+      peakRssBytes: memory?.peakBytes,
+      peakRssDeltaBytes: memory?.peakDeltaBytes,
+      modelFileSizeBytes: info.modelFileSizeBytes,
+      threads: info.threads,
+      gpu: info.gpu,
+      baseUrl: info.baseUrl,
+    };
+    if (result.incomplete) {
+      const message =
+        result.finishReason === 'abort'
+          ? `Stopped: ${info.model} produced ${result.outputTokens} tokens before it was stopped.`
+          : `${info.model}: ${result.errorMessage ?? 'the answer is incomplete.'} (${result.outputTokens} tokens received; the partial answer is kept.)`;
+      throw new GenerationError(message, result, { cause: error });
+    }
+    return result;
+  } finally {
+    sampler?.stop();
+  }
+}
+
+export interface RunOptions extends RunRequest {
+  /** A model reference (`demo-slm`, `ollama:phi4-mini`, …) or an engine you created. */
+  model: string | Engine;
+  engineOptions?: CreateEngineOptions;
+}
+
+/**
+ * One prompt, one model: creates the engine when given a reference (cold run, load timed),
+ * streams and measures the answer, and disposes what it created.
+ */
+export async function run(options: RunOptions): Promise<RunResult> {
+  const { model, engineOptions, ...request } = options;
+  if (typeof model !== 'string') return measureRun(model, request, { cold: false });
+  const engine = await createEngine(model, engineOptions);
+  try {
+    return await measureRun(engine, request, { cold: true });
+  } catch (error) {
+    if (error instanceof AbortedError || request.signal?.aborted) {
+      if (error instanceof GenerationError) throw error;
+      throw new AbortedError('Stopped before generation started.');
+    }
+    throw error;
+  } finally {
+    await engine.dispose();
+  }
+}

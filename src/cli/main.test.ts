@@ -3,10 +3,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TEST_HOME } from '../test-support/demo-models.js';
 import { fakeTerminal } from '../test-support/fake-terminal.js';
 import { main } from './main.js';
 
-const home = mkdtempSync(join(tmpdir(), 'tandem-cli-'));
+const scratch = mkdtempSync(join(tmpdir(), 'tandem-cli-'));
+const home = TEST_HOME;
 
 async function tandem(args: string[], env: NodeJS.ProcessEnv = {}, stdin = '') {
   const terminal = fakeTerminal({ TANDEM_HOME: home, ...env }, stdin);
@@ -64,7 +66,7 @@ describe('tandem CLI: bad input gives one clear line and a non-zero exit', () =>
   });
 
   it('an invalid GGUF is rejected before loading, without a native crash', async () => {
-    const path = join(home, 'broken.gguf');
+    const path = join(scratch, 'broken.gguf');
     writeFileSync(path, Buffer.from('GGUF\u0003\u0000\u0000\u0000truncated'));
     const result = await tandem(['run', path, '--prompt', 'hi']);
     expect(result.code).toBe(5);
@@ -189,7 +191,7 @@ describe('tandem CLI on the demo models', () => {
   });
 
   it('compare prints the table and a verdict, and writes reports', async () => {
-    const out = join(home, 'report.md');
+    const out = join(scratch, 'report.md');
     const result = await tandem(['compare', '--rounds', '2', '--max-tokens', '8', '--out', out]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('demo-slm');

@@ -181,6 +181,16 @@ export async function chatCommand(
     output: terminal.stderr,
     terminal: terminal.stdin.isTTY === true,
   });
+  // Ctrl-C aborts the answer being generated; at the prompt it ends the chat.
+  let generation: AbortController | undefined;
+  const onInterrupt = () => {
+    if (generation !== undefined) generation.abort(new AbortedError());
+    else lines.close();
+  };
+  lines.on('SIGINT', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+  // The line iterator buffers input that arrives while an answer streams (piped stdin).
+  const input = lines[Symbol.asyncIterator]();
   let cold = true;
   try {
     terminal.stderr.write(
@@ -189,13 +199,10 @@ export async function chatCommand(
     if (engine.info.isDemo === true)
       terminal.stderr.write(dim(terminal, `note: ${engine.info.model} ${demoNote()}\n`));
     while (true) {
-      let line: string;
-      try {
-        line = await lines.question('> ');
-      } catch {
-        break; // Ctrl-D or Ctrl-C at the prompt
-      }
-      const text = line.trim();
+      terminal.stderr.write('> ');
+      const next = await input.next();
+      if (next.done === true) break;
+      const text = next.value.trim();
       if (text === '') continue;
       if (text === '/exit' || text === '/quit') break;
       if (text === '/reset') {
@@ -204,9 +211,7 @@ export async function chatCommand(
         continue;
       }
       const controller = new AbortController();
-      const onInterrupt = () => controller.abort(new AbortedError());
-      lines.on('SIGINT', onInterrupt);
-      process.on('SIGINT', onInterrupt);
+      generation = controller;
       const writer = streamWriter(terminal);
       let result: RunResult;
       try {
@@ -230,8 +235,7 @@ export async function chatCommand(
         result = error.result;
         terminal.stderr.write(`\n${error.message}\n`);
       } finally {
-        lines.off('SIGINT', onInterrupt);
-        process.off('SIGINT', onInterrupt);
+        generation = undefined;
       }
       writer.end();
       cold = false;
@@ -244,8 +248,10 @@ export async function chatCommand(
       );
       if (flags.verbose === true) terminal.stderr.write(`${renderRunStats(result)}\n`);
     }
+    terminal.stderr.write('\n');
     return 0;
   } finally {
+    process.off('SIGINT', onInterrupt);
     lines.close();
     await engine.dispose();
   }

@@ -30,6 +30,10 @@ export interface CreateEngineOptions {
   clock?: Clock;
   /** openai: stream (default) or one non-streaming response. */
   stream?: boolean;
+  /** openai: timeouts (see createOpenAIEngine for what each phase measures). */
+  connectTimeoutMs?: number;
+  firstByteTimeoutMs?: number;
+  idleTimeoutMs?: number;
   /** Called while a demo model file is written on first use. */
   onDemoModelProgress?: (model: string, writtenBytes: number, totalBytes: number) => void;
 }
@@ -146,6 +150,13 @@ export async function createEngine(
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.stream === undefined ? {} : { stream: options.stream }),
+      ...(options.connectTimeoutMs === undefined
+        ? {}
+        : { connectTimeoutMs: options.connectTimeoutMs }),
+      ...(options.firstByteTimeoutMs === undefined
+        ? {}
+        : { firstByteTimeoutMs: options.firstByteTimeoutMs }),
+      ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     });
   }
   if (parsed.engine === 'onnx') {

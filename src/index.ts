@@ -1,0 +1,82 @@
+// tandem's public library API, listed by hand. Everything else is internal.
+
+export {
+  type CompareOptions,
+  type CompareProgress,
+  type CompareResult,
+  type CompareSummary,
+  compare,
+  DEFAULT_COMPARE_MODELS,
+  DEFAULT_COMPARE_PROMPT,
+  type ModelComparison,
+  type Verdict,
+} from './compare/compare.js';
+export { LlamaEngine, type LlamaEngineOptions } from './engines/llama/llama-engine.js';
+export { GPU_CHOICES, type GpuChoice } from './engines/llama/llama-runtime.js';
+export {
+  createOpenAIEngine,
+  type OpenAIEngine,
+  type OpenAIEngineOptions,
+  type PresetName,
+  presets,
+} from './engines/openai/index.js';
+export { type ModelReference, parseModelReference } from './engines/reference.js';
+export { type CreateEngineOptions, createEngine, knownModelNames } from './engines/registry.js';
+export type {
+  ChatMessage,
+  ChatRole,
+  Clock,
+  Engine,
+  EngineId,
+  EngineInfo,
+  ErrorPart,
+  FinishPart,
+  FinishReason,
+  GenerateRequest,
+  LoadOptions,
+  ReasoningDeltaPart,
+  ServerTimings,
+  StreamPart,
+  TextDeltaPart,
+  ToolCallDeltaPart,
+  Usage,
+  UsageSource,
+} from './engines/spec.js';
+export {
+  AbortedError,
+  ApiCallError,
+  DownloadError,
+  EndpointUnreachableError,
+  EngineUnavailableError,
+  InvalidArgumentError,
+  InvalidModelFileError,
+  ModelNotFoundError,
+  StreamInterruptedError,
+  TandemError,
+  TimeoutError,
+} from './errors.js';
+export {
+  type GenerationMeasurement,
+  measureGeneration,
+  type TokenCountSource,
+} from './measure/generation-timing.js';
+export { describeMachine, type MachineInfo } from './measure/machine.js';
+export {
+  compareSamples,
+  percentile,
+  type SampleComparison,
+  type SampleSummary,
+  summarize,
+} from './measure/statistics.js';
+export { tandemHome } from './models/cache.js';
+export { CATALOG, type CatalogModel, findCatalogModel } from './models/catalog.js';
+export { DEMO_MODELS, type DemoModelName, ensureDemoModel } from './models/demo/demo-models.js';
+export { validateGgufForLlama } from './models/gguf/validate.js';
+export { pullModel } from './models/pull.js';
+export {
+  GenerationError,
+  type RunOptions,
+  type RunRequest,
+  type RunResult,
+  run,
+} from './run/run-model.js';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TEST_HOME } from '../test-support/demo-models.js';
 import { fakeTerminal } from '../test-support/fake-terminal.js';
+import { startScriptedServer } from '../test-support/scripted-server.js';
 import { main } from './main.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tandem-cli-'));
@@ -94,6 +95,43 @@ describe('tandem CLI: bad input gives one clear line and a non-zero exit', () =>
     });
     expect(foundry.code).toBe(4);
     expect(oneErrorLine(foundry.stderr)).toMatch(/foundry service start/);
+  });
+
+  it('an HTTP error body is shown in short, and a dead stream keeps the partial answer', async () => {
+    const server = await startScriptedServer({
+      models: ['scripted'],
+      chatScripts: [
+        [
+          {
+            type: 'respond',
+            status: 400,
+            body: {
+              error: { message: 'max_tokens is too large: 99999', type: 'invalid_request_error' },
+            },
+          },
+        ],
+        [
+          { type: 'delta', delta: { content: 'half an ' } },
+          { type: 'delta', delta: { content: 'answer' }, delayMs: 5 },
+          { type: 'destroy', delayMs: 5 },
+        ],
+      ],
+    });
+    try {
+      const rejected = await tandem(['run', `${server.baseUrl}#scripted`, '--prompt', 'hi']);
+      expect(rejected.code).toBe(4);
+      const line = oneErrorLine(rejected.stderr);
+      expect(line).toContain('400');
+      expect(line).toContain('max_tokens is too large: 99999');
+      const dead = await tandem(['run', `${server.baseUrl}#scripted`, '--prompt', 'hi']);
+      expect(dead.code).toBe(4);
+      expect(rejected.stderr).not.toContain('TTFT');
+      expect(dead.stdout).toContain('half an answer');
+      expect(dead.stderr).toMatch(/finish\s+error \(incomplete\)/);
+      expect(oneErrorLine(dead.stderr)).toMatch(/partial answer is kept/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('an empty prompt on stdin', async () => {

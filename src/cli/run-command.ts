@@ -151,7 +151,8 @@ export async function runCommand(
       if (!(error instanceof GenerationError)) throw error;
       writer.end();
       if (flags.json === true) terminal.stdout.write(`${JSON.stringify(error.result, null, 2)}\n`);
-      else terminal.stderr.write(`${renderRunStats(error.result)}\n`);
+      else if (error.result.tokenEventCount > 0 || flags.verbose === true)
+        terminal.stderr.write(`${renderRunStats(error.result)}\n`);
       terminal.stderr.write(`error: ${error.message}\n`);
       return error.exitCode;
     }

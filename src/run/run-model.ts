@@ -57,7 +57,10 @@ export class GenerationError extends TandemError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.exitCode = result.finishReason === 'abort' ? 130 : 1;
+    const cause = options?.cause;
+    if (result.finishReason === 'abort') this.exitCode = 130;
+    else if (cause instanceof TandemError) this.exitCode = cause.exitCode;
+    else this.exitCode = 1;
   }
 }
 
@@ -132,10 +135,13 @@ export async function measureRun(
       baseUrl: info.baseUrl,
     };
     if (result.incomplete) {
-      const message =
-        result.finishReason === 'abort'
-          ? `Stopped: ${info.model} produced ${result.outputTokens} tokens before it was stopped.`
-          : `${info.model}: ${result.errorMessage ?? 'the answer is incomplete.'} (${result.outputTokens} tokens received; the partial answer is kept.)`;
+      let message: string;
+      if (result.finishReason === 'abort')
+        message = `Stopped: ${info.model} produced ${result.outputTokens} tokens before it was stopped.`;
+      else if (result.tokenEventCount === 0)
+        message = result.errorMessage ?? `${info.model} answered nothing.`;
+      else
+        message = `${info.model}: ${result.errorMessage ?? 'the answer is incomplete.'} (${result.outputTokens} tokens received; the partial answer is kept.)`;
       throw new GenerationError(message, result, { cause: error });
     }
     return result;

@@ -16,8 +16,9 @@ describe('threads', () => {
 
   it('caps threads by model size', () => {
     expect(defaultThreadCount(1_000_000, 8)).toBe(1);
-    expect(defaultThreadCount(76_000_000, 2)).toBe(2);
-    expect(defaultThreadCount(76_000_000, 16)).toBe(4);
+    expect(defaultThreadCount(77_000_000, 2)).toBe(1);
+    expect(defaultThreadCount(494_000_000, 16)).toBe(5);
+    expect(defaultThreadCount(494_000_000, 2)).toBe(2);
     expect(defaultThreadCount(3_800_000_000, 8)).toBe(8);
     expect(defaultThreadCount(undefined, 6)).toBe(6);
   });

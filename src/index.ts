@@ -35,6 +35,7 @@ export type {
   GenerateRequest,
   LoadOptions,
   ReasoningDeltaPart,
+  RequestStartPart,
   ServerTimings,
   StreamPart,
   TextDeltaPart,
@@ -62,8 +63,10 @@ export {
 } from './measure/generation-timing.js';
 export { describeMachine, type MachineInfo } from './measure/machine.js';
 export {
+  compareRatio,
   compareSamples,
   percentile,
+  type RatioComparison,
   type SampleComparison,
   type SampleSummary,
   summarize,

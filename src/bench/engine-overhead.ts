@@ -6,41 +6,39 @@
  *
  * Environment: BENCH_ROUNDS (default 16), BENCH_TOKENS (default 256), TANDEM_THREADS.
  */
+
 import { LlamaEngine } from '../engines/llama/llama-engine.js';
 import { getLlamaRuntime } from '../engines/llama/llama-runtime.js';
 import { defaultThreadCount, threadsFromEnvironment } from '../engines/llama/threads.js';
+import { errorLine, TandemError } from '../errors.js';
 import { describeMachine } from '../measure/machine.js';
 import { compareSamples, summarize } from '../measure/statistics.js';
 import { modelsDirectory, tandemHome } from '../models/cache.js';
 import { DEMO_MODELS, ensureDemoModel } from '../models/demo/demo-models.js';
 import { validateGgufForLlama } from '../models/gguf/validate.js';
-import { formatBytes } from '../models/pull.js';
+import { parseWholeNumber } from '../numbers.js';
 import { measureRun } from '../run/run-model.js';
+import { formatBytes } from '../units.js';
 import { measureReadBandwidth } from './memory-bandwidth.js';
 
 const PROMPT = 'List 5 benefits of local AI inference.';
 
-function positiveInteger(name: string, fallback: number): number {
+function roundsSetting(name: string, fallback: number): number {
   const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 2) {
-    console.error(`error: ${name}=${value} must be a whole number ≥ 2.`);
-    process.exit(2);
-  }
-  return parsed;
+  if (value === undefined || value.trim() === '') return fallback;
+  return parseWholeNumber(value, `${name}=${value}`, { min: 2 });
 }
 
 async function main(): Promise<void> {
-  const rounds = positiveInteger('BENCH_ROUNDS', 16);
-  const tokens = positiveInteger('BENCH_TOKENS', 256);
+  const rounds = roundsSetting('BENCH_ROUNDS', 16);
+  const tokens = roundsSetting('BENCH_TOKENS', 256);
   const home = tandemHome();
   const { path } = await ensureDemoModel('demo-llm', { modelsDirectory: modelsDirectory(home) });
   const summary = await validateGgufForLlama(path);
   const threads = threadsFromEnvironment(process.env) ?? defaultThreadCount(summary.parameterCount);
   const machine = describeMachine();
   console.log(
-    `bench:engine — demo-llm (${(summary.parameterCount / 1e6).toFixed(1)}M parameters, ${formatBytes(summary.fileSizeBytes)}), ${threads} threads, ${tokens} tokens × ${rounds} rounds each`,
+    `bench:engine — demo-llm (${(summary.parameterCount / 1e6).toFixed(1)}M parameters, ${formatBytes(summary.fileSizeBytes)}), ${threads} thread${threads === 1 ? '' : 's'}, ${tokens} tokens × ${rounds} rounds each`,
   );
   console.log(
     `machine: ${machine.cpuModel}, ${machine.physicalCores} physical / ${machine.logicalCores} logical cores, ${formatBytes(machine.totalMemoryBytes)}`,
@@ -153,7 +151,7 @@ async function main(): Promise<void> {
   const tandemMedian = summarize(tandem)?.p50 ?? Number.NaN;
   console.log('\nmemory-bandwidth ceiling (decode reads every weight once per token)');
   console.log(
-    `  read bandwidth, ${threads} threads (memcmp of 2×128 MiB per thread, 9 passes): best ${(peakBandwidth / 1e9).toFixed(1)} GB/s, median ${(bandwidth.bytesPerSecond / 1e9).toFixed(1)} GB/s`,
+    `  read bandwidth, ${threads} thread${threads === 1 ? '' : 's'} (memcmp of 2×128 MiB per thread, 9 passes): best ${(peakBandwidth / 1e9).toFixed(1)} GB/s, median ${(bandwidth.bytesPerSecond / 1e9).toFixed(1)} GB/s`,
   );
   console.log(`  bytes read per token = weight bytes ≈ file size: ${formatBytes(weightBytes)}`);
   console.log(
@@ -166,4 +164,7 @@ async function main(): Promise<void> {
     );
 }
 
-await main();
+await main().catch((error: unknown) => {
+  console.error(`error: ${errorLine(error)}`);
+  process.exitCode = error instanceof TandemError ? error.exitCode : 1;
+});

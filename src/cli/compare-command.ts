@@ -8,7 +8,7 @@ import {
   type ModelComparison,
 } from '../compare/compare.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatBytes } from '../models/pull.js';
+import { formatBytes } from '../units.js';
 import { excerpt, formatMs, formatRate, renderMarkdownTable, renderTable } from './format.js';
 import { engineOptionsFrom, type GenerationFlags } from './run-command.js';
 import { demoNote, interruptSignal, type Terminal } from './terminal.js';
@@ -58,7 +58,7 @@ function tableRows(result: CompareResult): string[][] {
       [model.engine, model.gpu, model.threads === undefined ? undefined : `${model.threads}t`]
         .filter(Boolean)
         .join(' '),
-      formatMs(model.loadMs),
+      model.setupMs !== undefined ? `${formatMs(model.setupMs)} setup` : formatMs(model.loadMs),
       formatMs(model.cold?.ttftMs),
       formatMs(summary.ttftMs?.p50),
       formatRate(summary.decodeTokensPerSecond?.p50),
@@ -145,7 +145,11 @@ export async function compareCommand(
         if (event.type === 'model-start')
           terminal.stderr.write(`[${event.index + 1}/${event.total}] ${event.model}: loading…\n`);
         else if (event.type === 'loaded')
-          terminal.stderr.write(`  loaded in ${formatMs(event.loadMs)}\n`);
+          terminal.stderr.write(
+            event.setupMs !== undefined
+              ? `  endpoint ready in ${formatMs(event.setupMs)}\n`
+              : `  loaded in ${formatMs(event.loadMs)}\n`,
+          );
         else if (event.type === 'run-done')
           terminal.stderr.write(
             `  ${event.round === 0 ? 'cold run' : `warm ${event.round}/${event.rounds}`}: TTFT ${formatMs(event.result.ttftMs)}, ${event.result.outputTokens} tokens, ${formatRate(event.result.decodeTokensPerSecond)}\n`,
@@ -164,7 +168,7 @@ export async function compareCommand(
       terminal.stderr.write(`Report written to ${out}\n`);
     }
     if (result.interrupted) return 130;
-    return result.models.some((model) => model.error !== undefined) ? 1 : 0;
+    return result.models.find((model) => model.errorExitCode !== undefined)?.errorExitCode ?? 0;
   } finally {
     interrupt.dispose();
   }

@@ -15,10 +15,6 @@ export function formatRate(perSecond: number | undefined, unit = 'tok/s'): strin
   return `${perSecond.toFixed(digits)} ${unit}`;
 }
 
-export function formatRatio(ratio: number): string {
-  return ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2);
-}
-
 /** Renders rows as an aligned text table (first row is the header). */
 export function renderTable(
   rows: readonly (readonly string[])[],

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,10 +59,14 @@ describe('tandem CLI: bad input gives one clear line and a non-zero exit', () =>
       ['run', 'demo-slm', '--prompt', 'hi', '--top-p', '1.5'],
       ['compare', '--rounds', '0'],
       ['run', 'demo-slm', '--prompt', 'hi', '--gpu', 'tpu'],
+      ['run', 'demo-slm?thread=2', '--prompt', 'hi'],
+      ['run', 'demo-slm?threads=two', '--prompt', 'hi'],
     ]) {
       const result = await tandem(args);
       expect(result.code, args.join(' ')).toBe(2);
-      expect(oneErrorLine(result.stderr)).toMatch(/^error: Invalid --/);
+      expect(oneErrorLine(result.stderr)).toMatch(
+        /^error: (Invalid --|Unknown option 'thread'|Invalid threads=two)/,
+      );
     }
   });
 
@@ -230,12 +234,14 @@ describe('tandem CLI on the demo models', () => {
 
   it('compare prints the table and a verdict, and writes reports', async () => {
     const out = join(scratch, 'report.md');
-    const result = await tandem(['compare', '--rounds', '2', '--max-tokens', '8', '--out', out]);
+    const result = await tandem(['compare', '--rounds', '3', '--max-tokens', '24', '--out', out]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('demo-slm');
     expect(result.stdout).toContain('demo-llm');
     expect(result.stdout).toMatch(/warm TTFT p50/);
-    expect(result.stdout).toMatch(/decodes .*x faster than|indistinguishable/);
+    // ~15x apart: a difference no amount of machine noise hides, even in 3 runs each.
+    expect(result.stdout).toMatch(/demo-slm decodes \d+\.\dx faster than demo-llm \(95% CI/);
+    expect(readFileSync(out, 'utf8')).toMatch(/^# tandem compare[\s\S]*\| demo-llm \|/);
     expect(result.stdout).toContain('random weights');
     const json = await tandem(
       ['compare', 'demo-slm', '--rounds', '2', '--max-tokens', '4', '--json'],

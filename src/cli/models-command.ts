@@ -9,7 +9,8 @@ import {
 } from '../models/cache.js';
 import { CATALOG, catalogNames, findCatalogModel, suggestModels } from '../models/catalog.js';
 import { DEMO_MODELS } from '../models/demo/demo-models.js';
-import { formatBytes, pullModel, renderProgressBar } from '../models/pull.js';
+import { pullModel, renderProgressBar } from '../models/pull.js';
+import { formatBytes } from '../units.js';
 import { renderTable } from './format.js';
 import { interruptSignal, type Terminal } from './terminal.js';
 

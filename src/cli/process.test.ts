@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TEST_HOME } from '../test-support/demo-models.js';
@@ -45,12 +47,9 @@ describe('tandem chat', () => {
     const terminal = fakeTerminal({ TANDEM_HOME: TEST_HOME }, 'hello\nand again\n/reset\n/exit\n');
     const code = await chatCommand('demo-slm', { maxTokens: 6, verbose: true }, terminal);
     expect(code).toBe(0);
-    const figures =
-      terminal.errors().match(/\[(load [^·]+· )?TTFT [^\]]+ · 6 tokens \(engine\) · [^\]]+\]/g) ??
-      [];
+    expect(terminal.errors()).toMatch(/Chat with demo-slm \(loaded in [\d.]+ m?s\)/);
+    const figures = terminal.errors().match(/\[TTFT [^\]]+ · 6 tokens \(engine\) · [^\]]+\]/g);
     expect(figures).toHaveLength(2);
-    expect(figures[0]).toMatch(/^\[load /);
-    expect(figures[1]).not.toMatch(/^\[load /);
     expect(terminal.errors()).toContain('History cleared.');
     // The second turn carries the first question and answer: its prompt is longer.
     const promptTokens = [...terminal.errors().matchAll(/prompt tokens\s+(\d+)/g)].map((match) =>
@@ -58,5 +57,12 @@ describe('tandem chat', () => {
     );
     expect(promptTokens).toHaveLength(2);
     expect(promptTokens[1]).toBeGreaterThan((promptTokens[0] as number) + 6);
+  });
+
+  it('ends with the exit code of a model that cannot load', async () => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'tandem-chat-')), 'broken.gguf');
+    writeFileSync(broken, 'GGUF but not really');
+    const terminal = fakeTerminal({ TANDEM_HOME: TEST_HOME }, 'hello\n');
+    await expect(chatCommand(broken, {}, terminal)).rejects.toMatchObject({ exitCode: 5 });
   });
 });

@@ -1,5 +1,5 @@
-import { formatBytes } from '../models/pull.js';
 import type { RunResult } from '../run/run-model.js';
+import { formatBytes } from '../units.js';
 import { formatMs, formatRate } from './format.js';
 
 /** The `--verbose` stats block: every figure with its unit and, for tokens, its provenance. */
@@ -20,7 +20,17 @@ export function renderRunStats(result: RunResult): string {
     .join(' · ');
   const rows: [string, string][] = [];
   if (result.loadMs !== undefined) rows.push(['load', `${formatMs(result.loadMs)} (cold run)`]);
-  else rows.push(['load', result.cold ? '—' : 'warm (model already loaded)']);
+  else if (result.setupMs !== undefined)
+    rows.push([
+      'setup',
+      `${formatMs(result.setupMs)} (endpoint and model id; the server loads its model itself)`,
+    ]);
+  else rows.push(['load', 'warm (model already loaded)']);
+  if (result.queueMs >= 1 || result.attempts > 1)
+    rows.push([
+      'queue',
+      `${formatMs(result.queueMs)} before the answering request${result.attempts > 1 ? ` (${result.attempts} attempts)` : ''}`,
+    ]);
   rows.push(['TTFT', formatMs(result.ttftMs)]);
   rows.push(['TTFO', formatMs(result.ttfoMs)]);
   rows.push([
@@ -58,9 +68,4 @@ export function renderRunStats(result: RunResult): string {
     `── ${heading}`,
     ...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`),
   ].join('\n');
-}
-
-/** The `--json` shape of a run: the result without bulky arrays made explicit. */
-export function runResultJson(result: RunResult): Record<string, unknown> {
-  return { ...result };
 }

@@ -2,8 +2,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { GPU_CHOICES, type GpuChoice } from '../engines/llama/llama-runtime.js';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
-import type { ChatMessage, StreamPart } from '../engines/spec.js';
-import { AbortedError, errorLine, InvalidArgumentError } from '../errors.js';
+import type { ChatMessage, Engine, StreamPart } from '../engines/spec.js';
+import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { GenerationError, measureRun, type RunResult } from '../run/run-model.js';
 import { formatMs, formatRate } from './format.js';
 import { choiceFlag, collect, integerFlag, numberFlag } from './options.js';
@@ -128,8 +128,17 @@ export async function runCommand(
     if (prompt === '')
       throw new InvalidArgumentError('No prompt: pass --prompt TEXT, or pipe text on stdin.');
   }
-  const engine = await createEngine(reference, engineOptionsFrom(flags, terminal));
   const interrupt = interruptSignal(terminal);
+  let engine: Engine;
+  try {
+    engine = await createEngine(reference, {
+      ...engineOptionsFrom(flags, terminal),
+      signal: interrupt.signal,
+    });
+  } catch (error) {
+    interrupt.dispose();
+    throw error;
+  }
   const writer = streamWriter(terminal);
   try {
     if (engine.info.isDemo === true && flags.json !== true)
@@ -176,6 +185,16 @@ export async function chatCommand(
   terminal: Terminal,
 ): Promise<number> {
   const engine = await createEngine(reference, engineOptionsFrom(flags, terminal));
+  // Load before the first prompt: a model that cannot load ends the chat with its exit code.
+  await engine.prepare?.();
+  const loadStarted = performance.now();
+  try {
+    await engine.load();
+  } catch (error) {
+    await engine.dispose();
+    throw error;
+  }
+  const loadMs = performance.now() - loadStarted;
   const history: ChatMessage[] = [];
   const lines = createInterface({
     input: terminal.stdin,
@@ -192,10 +211,11 @@ export async function chatCommand(
   process.on('SIGINT', onInterrupt);
   // The line iterator buffers input that arrives while an answer streams (piped stdin).
   const input = lines[Symbol.asyncIterator]();
-  let cold = true;
+  // With piped input, a turn that failed makes the exit code non-zero.
+  let failedExitCode = 0;
   try {
     terminal.stderr.write(
-      `Chat with ${engine.info.model}. /reset clears the history, /exit (or Ctrl-D) quits.\n`,
+      `Chat with ${engine.info.model} (${engine.info.engine === 'openai' ? 'ready' : 'loaded'} in ${formatMs(loadMs)}). /reset clears the history, /exit (or Ctrl-D) quits.\n`,
     );
     if (engine.info.isDemo === true)
       terminal.stderr.write(dim(terminal, `note: ${engine.info.model} ${demoNote()}\n`));
@@ -226,31 +246,33 @@ export async function chatCommand(
             signal: controller.signal,
             onPart: (part) => writer.onPart(part),
           },
-          { cold },
+          { cold: false },
         );
       } catch (error) {
+        writer.end();
         if (!(error instanceof GenerationError)) {
           terminal.stderr.write(`error: ${errorLine(error)}\n`);
+          failedExitCode = error instanceof TandemError ? error.exitCode : 1;
           continue;
         }
         result = error.result;
-        terminal.stderr.write(`\n${error.message}\n`);
+        terminal.stderr.write(`${error.message}\n`);
+        if (result.finishReason !== 'abort') failedExitCode = error.exitCode;
       } finally {
         generation = undefined;
       }
       writer.end();
-      cold = false;
       history.push({ role: 'user', content: text }, { role: 'assistant', content: result.text });
       terminal.stderr.write(
         dim(
           terminal,
-          `[${result.loadMs === undefined ? '' : `load ${formatMs(result.loadMs)} · `}TTFT ${formatMs(result.ttftMs)} · ${result.outputTokens} tokens (${result.outputTokensSource}) · ${formatRate(result.decodeTokensPerSecond)}]\n`,
+          `[TTFT ${formatMs(result.ttftMs)} · ${result.outputTokens} tokens (${result.outputTokensSource}) · ${formatRate(result.decodeTokensPerSecond)}]\n`,
         ),
       );
       if (flags.verbose === true) terminal.stderr.write(`${renderRunStats(result)}\n`);
     }
     terminal.stderr.write('\n');
-    return 0;
+    return terminal.stdin.isTTY === true ? 0 : failedExitCode;
   } finally {
     process.off('SIGINT', onInterrupt);
     lines.close();

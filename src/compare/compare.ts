@@ -5,7 +5,7 @@ import { describeMachine, type MachineInfo } from '../measure/machine.js';
 import { PeakRssSampler } from '../measure/memory.js';
 import {
   type ConfidenceInterval,
-  compareSamples,
+  compareRatio,
   type SampleSummary,
   summarize,
 } from '../measure/statistics.js';
@@ -31,7 +31,7 @@ export interface CompareOptions {
 
 export type CompareProgress =
   | { type: 'model-start'; model: string; index: number; total: number }
-  | { type: 'loaded'; model: string; loadMs: number }
+  | { type: 'loaded'; model: string; loadMs: number | undefined; setupMs: number | undefined }
   | { type: 'run-done'; model: string; round: number; rounds: number; result: RunResult }
   | { type: 'model-failed'; model: string; message: string };
 
@@ -51,10 +51,13 @@ export interface ModelComparison {
   reference: string;
   engine: EngineId;
   isDemo: boolean;
-  /** Model load time (cold run). */
+  /** Model load time (cold run, embedded engines). */
   loadMs: number | undefined;
+  /** Endpoint discovery and model-id resolution (cold run, server engines). */
+  setupMs: number | undefined;
   /** The first run, model load included before it. */
   cold: RunResult | undefined;
+  /** Every warm run, failed ones included (marked incomplete); only complete ones are summarized. */
   warm: RunResult[];
   summary: CompareSummary;
   /** Peak RSS of this process while the model was loaded and ran (embedded engines). */
@@ -66,6 +69,8 @@ export interface ModelComparison {
   gpu: string | undefined;
   /** Why this model has no (or incomplete) figures. */
   error: string | undefined;
+  /** The exit code that error maps to (see the CLI). */
+  errorExitCode: number | undefined;
 }
 
 export type VerdictMetric = 'decodeTokensPerSecond' | 'ttftMs';
@@ -75,10 +80,12 @@ export interface Verdict {
   /** The model with the better point estimate on this metric. */
   better: string;
   worse: string;
-  /** How many times better: a ratio ≥ 1 (faster decode, or sooner first token). */
+  /** How many times better, as a ratio of geometric means ≥ 1 (faster decode, or sooner first token). */
   ratio: number;
   interval: ConfidenceInterval | undefined;
   beyondNoise: boolean;
+  /** Two-sided p-value of "no difference" (Welch's t on logs); undefined with too few runs. */
+  pValue: number | undefined;
   samples: { better: number; worse: number };
   /** One line for people. */
   text: string;
@@ -135,6 +142,7 @@ async function compareOneModel(
     engine: engine.info.engine,
     isDemo: engine.info.isDemo === true,
     loadMs: undefined,
+    setupMs: undefined,
     cold: undefined,
     warm: [],
     summary: summarizeRuns([]),
@@ -144,6 +152,7 @@ async function compareOneModel(
     threads: undefined,
     gpu: undefined,
     error: undefined,
+    errorExitCode: undefined,
   };
   try {
     for (let round = 0; round <= rounds; round++) {
@@ -161,10 +170,12 @@ async function compareOneModel(
       if (cold) {
         comparison.cold = result;
         comparison.loadMs = result.loadMs;
+        comparison.setupMs = result.setupMs;
         options.onProgress?.({
           type: 'loaded',
           model: comparison.model,
-          loadMs: result.loadMs ?? 0,
+          loadMs: result.loadMs,
+          setupMs: result.setupMs,
         });
       } else {
         comparison.warm.push(result);
@@ -172,16 +183,15 @@ async function compareOneModel(
       options.onProgress?.({ type: 'run-done', model: comparison.model, round, rounds, result });
     }
   } catch (error) {
-    comparison.error =
-      error instanceof AbortedError || options.signal?.aborted === true
-        ? 'stopped (Ctrl-C) before all runs were done'
-        : errorLine(error);
+    const stopped = error instanceof AbortedError || options.signal?.aborted === true;
+    comparison.error = stopped ? 'stopped (Ctrl-C) before all runs were done' : errorLine(error);
+    comparison.errorExitCode = stopped ? 130 : error instanceof TandemError ? error.exitCode : 1;
     options.onProgress?.({ type: 'model-failed', model: reference, message: comparison.error });
   } finally {
     const memory = sampler?.stop();
     comparison.peakRssBytes = memory?.peakBytes;
     comparison.peakRssDeltaBytes = memory?.peakDeltaBytes;
-    comparison.summary = summarizeRuns(comparison.warm);
+    comparison.summary = summarizeRuns(comparison.warm.filter((run) => !run.incomplete));
     comparison.modelFileSizeBytes = engine.info.modelFileSizeBytes;
     comparison.threads = engine.info.threads;
     comparison.gpu = engine.info.gpu;
@@ -190,13 +200,20 @@ async function compareOneModel(
   return comparison;
 }
 
-function verdictFor(
+/**
+ * Whether `first` beats `second` on a metric beyond noise: Welch's t on the logs of the
+ * complete warm runs' values (the ratio of geometric means with its CI), which keeps its
+ * 95% honest with the handful of runs a compare makes.
+ */
+export function verdictFor(
   metric: VerdictMetric,
   first: ModelComparison,
   second: ModelComparison,
+  names: { first: string; second: string } = { first: first.model, second: second.model },
 ): Verdict | undefined {
   const values = (model: ModelComparison) =>
     model.warm
+      .filter((run) => !run.incomplete)
       .map((run) => (metric === 'ttftMs' ? run.ttftMs : run.decodeTokensPerSecond))
       .filter((value): value is number => value !== undefined && value > 0);
   const firstValues = values(first);
@@ -206,47 +223,55 @@ function verdictFor(
   // or lower time to first token.
   const comparison =
     metric === 'decodeTokensPerSecond'
-      ? compareSamples(firstValues, secondValues)
-      : compareSamples(secondValues, firstValues);
-  if (comparison.ratio === undefined) return undefined;
+      ? compareRatio(firstValues, secondValues)
+      : compareRatio(secondValues, firstValues);
   const firstIsBetter = comparison.ratio >= 1;
-  const better = firstIsBetter ? first : second;
-  const worse = firstIsBetter ? second : first;
+  const [better, worse] = firstIsBetter ? [names.first, names.second] : [names.second, names.first];
   const ratio = firstIsBetter ? comparison.ratio : 1 / comparison.ratio;
-  const raw = comparison.ratioInterval;
+  const raw = comparison.interval;
   const interval =
     raw === undefined || firstIsBetter
       ? raw
       : { low: 1 / raw.high, high: 1 / raw.low, confidence: raw.confidence };
   const beyondNoise = comparison.verdict !== 'indistinguishable';
-  const ci =
-    interval === undefined
-      ? 'no CI: too few runs'
-      : `${Math.round(interval.confidence * 100)}% CI ${formatFactor(interval.low)}–${formatFactor(interval.high)}x`;
   const runs = `${firstValues.length} and ${secondValues.length} warm runs`;
+  const what = metric === 'decodeTokensPerSecond' ? 'decode speed' : 'time to first token';
   let text: string;
-  if (!beyondNoise) {
-    const what =
-      metric === 'decodeTokensPerSecond' ? 'decode at speeds' : 'reach their first token in times';
-    text = `${first.model} and ${second.model} ${what} indistinguishable from noise (ratio ${formatFactor(ratio)}x, ${ci}, ${runs}).`;
-  } else if (metric === 'decodeTokensPerSecond') {
-    text = `${better.model} decodes ${formatFactor(ratio)}x faster than ${worse.model} (${ci}).`;
+  if (comparison.reason === 'too few samples') {
+    text = `${names.first} vs ${names.second}, ${what}: too few complete warm runs to tell noise from a difference (${runs}; ratio ${formatFactor(ratio)}x). Use --rounds 3 or more.`;
+  } else if (!beyondNoise) {
+    const ci = `95% CI ${formatFactor(interval?.low ?? ratio)}–${formatFactor(interval?.high ?? ratio)}x`;
+    text = `${names.first} and ${names.second}: ${what} indistinguishable from noise (ratio ${formatFactor(ratio)}x, ${ci}, ${runs}).`;
   } else {
-    text = `${better.model} reaches its first token ${formatFactor(ratio)}x sooner than ${worse.model} (${ci}).`;
+    const ci = `${Math.round((interval?.confidence ?? 0.95) * 100)}% CI ${formatFactor(interval?.low ?? ratio)}–${formatFactor(interval?.high ?? ratio)}x`;
+    text =
+      metric === 'decodeTokensPerSecond'
+        ? `${better} decodes ${formatFactor(ratio)}x faster than ${worse} (${ci}).`
+        : `${better} reaches its first token ${formatFactor(ratio)}x sooner than ${worse} (${ci}).`;
   }
   return {
     metric,
-    better: better.model,
-    worse: worse.model,
+    better,
+    worse,
     ratio,
     interval,
     beyondNoise,
+    pValue: comparison.pValue,
     samples: {
       better: (firstIsBetter ? firstValues : secondValues).length,
       worse: (firstIsBetter ? secondValues : firstValues).length,
     },
     text,
   };
+}
+
+/** Model names, or their references where two models share a name (demo-llm vs demo-llm?threads=2). */
+function displayNames(models: readonly ModelComparison[]): string[] {
+  return models.map((model) =>
+    models.filter((other) => other.model === model.model).length > 1
+      ? model.reference
+      : model.model,
+  );
 }
 
 function formatFactor(value: number): string {
@@ -263,19 +288,25 @@ export async function compare(options: CompareOptions): Promise<CompareResult> {
     throw new TandemError('Nothing to compare: name at least one model.');
   const startedAt = new Date().toISOString();
   // Resolve every reference before running anything: a typo fails at once.
+  const engineOptions = {
+    ...options.engineOptions,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  };
   const engines: Engine[] = [];
+  const models: ModelComparison[] = [];
+  let next = 0;
   try {
     for (const reference of options.models)
-      engines.push(await createEngine(reference, options.engineOptions));
-  } catch (error) {
-    await Promise.all(engines.map((engine) => engine.dispose()));
-    throw error;
-  }
-  const models: ModelComparison[] = [];
-  try {
-    for (const [index, engine] of engines.entries()) {
-      const reference = options.models[index] as string;
-      options.onProgress?.({ type: 'model-start', model: reference, index, total: engines.length });
+      engines.push(await createEngine(reference, engineOptions));
+    for (; next < engines.length; next++) {
+      const engine = engines[next] as Engine;
+      const reference = options.models[next] as string;
+      options.onProgress?.({
+        type: 'model-start',
+        model: reference,
+        index: next,
+        total: engines.length,
+      });
       try {
         models.push(await compareOneModel(reference, engine, options));
       } finally {
@@ -285,9 +316,10 @@ export async function compare(options: CompareOptions): Promise<CompareResult> {
       if (options.signal?.aborted === true) break;
     }
   } finally {
-    await Promise.all(engines.map((engine) => engine.dispose()));
+    await Promise.all(engines.slice(next).map((engine) => engine.dispose()));
   }
   const verdicts: Verdict[] = [];
+  const names = displayNames(models);
   for (let i = 0; i < models.length; i++) {
     for (let j = i + 1; j < models.length; j++) {
       for (const metric of ['decodeTokensPerSecond', 'ttftMs'] as const) {
@@ -295,6 +327,10 @@ export async function compare(options: CompareOptions): Promise<CompareResult> {
           metric,
           models[i] as ModelComparison,
           models[j] as ModelComparison,
+          {
+            first: names[i] as string,
+            second: names[j] as string,
+          },
         );
         if (verdict !== undefined) verdicts.push(verdict);
       }

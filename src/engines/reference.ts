@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
+import { type NumberBounds, parseWholeNumber } from '../numbers.js';
+import { isPresetName, type PresetName, presets } from './openai/presets.js';
 
 /**
  * A model reference: `[engine:]name[?option=value&...]`.
@@ -25,7 +27,7 @@ export type ModelReference =
   | {
       kind: 'server';
       engine: 'openai';
-      preset: ServerPresetName;
+      preset: PresetName;
       /** The model alias or id to ask the server for. */
       name: string;
       /** An explicit base URL (…/v1); presets have their own defaults. */
@@ -34,21 +36,9 @@ export type ModelReference =
       text: string;
     };
 
-export const SERVER_PRESET_NAMES = [
-  'foundry',
-  'ollama',
-  'llamacpp',
-  'lmstudio',
-  'vllm',
-  'openai',
-] as const;
-export type ServerPresetName = (typeof SERVER_PRESET_NAMES)[number];
+const SERVER_PRESET_NAMES = Object.keys(presets) as PresetName[];
 
 const LOCAL_ENGINES = ['llama', 'onnx'] as const;
-
-function isServerPreset(value: string): value is ServerPresetName {
-  return (SERVER_PRESET_NAMES as readonly string[]).includes(value);
-}
 
 function isLocalEngine(value: string): value is 'llama' | 'onnx' {
   return (LOCAL_ENGINES as readonly string[]).includes(value);
@@ -136,7 +126,7 @@ export function parseModelReference(input: string): ModelReference {
   const colon = body.indexOf(':');
   const prefix = colon < 0 ? '' : body.slice(0, colon).toLowerCase();
   const rest = colon < 0 ? body : body.slice(colon + 1);
-  if (prefix !== '' && isServerPreset(prefix)) {
+  if (prefix !== '' && isPresetName(prefix)) {
     if (/^https?:\/\//i.test(rest)) {
       const parsed = parseUrlReference(text, rest, options);
       return parsed.kind === 'server' ? { ...parsed, preset: prefix } : parsed;
@@ -187,19 +177,13 @@ function splitAfterHash(
   return { body: `${text.slice(0, hash)}#${afterHash.body}`, options: afterHash.options };
 }
 
-/** Reads a positive integer option such as `threads`. */
+/** Reads a whole-number option such as `threads`. */
 export function integerOption(
   reference: ModelReference,
   key: string,
-  { min = 1, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+  bounds: NumberBounds = { min: 1 },
 ): number | undefined {
   const value = reference.options[key];
   if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new InvalidArgumentError(
-      `Invalid ${key}=${value} in '${reference.text}': expected a whole number from ${min} to ${max}.`,
-    );
-  }
-  return parsed;
+  return parseWholeNumber(value, `${key}=${value} in '${reference.text}'`, bounds);
 }

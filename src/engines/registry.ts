@@ -9,12 +9,12 @@ import {
   type DemoModelName,
   ensureDemoModel,
 } from '../models/demo/demo-models.js';
-import { formatBytes } from '../models/pull.js';
+import { formatBytes } from '../units.js';
 import { LlamaEngine } from './llama/llama-engine.js';
 import { GPU_CHOICES, type GpuChoice } from './llama/llama-runtime.js';
 import { createOpenAIEngine } from './openai/openai-engine.js';
 import { integerOption, type ModelReference, parseModelReference } from './reference.js';
-import type { Clock, Engine } from './spec.js';
+import type { Engine } from './spec.js';
 
 export interface CreateEngineOptions {
   /** Data and model cache; default TANDEM_HOME, else the user's cache directory. */
@@ -27,13 +27,14 @@ export interface CreateEngineOptions {
   contextSize?: number;
   /** openai: the fetch to use (tests inject one). */
   fetch?: typeof fetch;
-  clock?: Clock;
   /** openai: stream (default) or one non-streaming response. */
   stream?: boolean;
   /** openai: timeouts (see createOpenAIEngine for what each phase measures). */
   connectTimeoutMs?: number;
   firstByteTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Stops the writing of a demo model on first use (the only slow part of creating an engine). */
+  signal?: AbortSignal;
   /** Called while a demo model file is written on first use. */
   onDemoModelProgress?: (model: string, writtenBytes: number, totalBytes: number) => void;
 }
@@ -49,6 +50,26 @@ export function knownModelNames(): string[] {
 
 function expandHome(path: string): string {
   return path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : resolve(path);
+}
+
+const REFERENCE_OPTIONS = {
+  llama: ['threads', 'gpu', 'ctx'],
+  server: ['url'],
+} as const;
+
+/** A misspelt option would silently measure a different setup: reject it. */
+function checkReferenceOptions(
+  reference: ModelReference,
+  allowed: readonly string[],
+  kind: string,
+): void {
+  for (const key of Object.keys(reference.options)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidArgumentError(
+        `Unknown option '${key}' in '${reference.text}': ${kind} take ${allowed.map((name) => `?${name}=`).join(', ')}.`,
+      );
+    }
+  }
 }
 
 function gpuOption(
@@ -69,9 +90,10 @@ async function createLlamaEngine(
   reference: Extract<ModelReference, { kind: 'local' }>,
   options: CreateEngineOptions,
 ): Promise<Engine> {
+  checkReferenceOptions(reference, REFERENCE_OPTIONS.llama, 'llama models');
   const env = options.env ?? process.env;
   const home = options.home ?? tandemHome(env);
-  const threads = integerOption(reference, 'threads', { max: 1024 }) ?? options.threads;
+  const threads = integerOption(reference, 'threads', { min: 1, max: 1024 }) ?? options.threads;
   const contextSize = integerOption(reference, 'ctx', { min: 16 }) ?? options.contextSize;
   const gpu = gpuOption(reference, options.gpu);
   const common = {
@@ -101,6 +123,7 @@ async function createLlamaEngine(
   if (isDemoModelName(name)) {
     const { path } = await ensureDemoModel(name, {
       modelsDirectory: modelsDirectory(home),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onDemoModelProgress === undefined
         ? {}
         : {
@@ -141,6 +164,7 @@ export async function createEngine(
 ): Promise<Engine> {
   const parsed = typeof reference === 'string' ? parseModelReference(reference) : reference;
   if (parsed.kind === 'server') {
+    checkReferenceOptions(parsed, REFERENCE_OPTIONS.server, 'server models');
     return createOpenAIEngine({
       reference: parsed.text,
       preset: parsed.preset,
@@ -148,7 +172,6 @@ export async function createEngine(
       ...(parsed.baseUrl === undefined ? {} : { baseUrl: parsed.baseUrl }),
       ...(options.env === undefined ? {} : { environment: options.env }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.stream === undefined ? {} : { stream: options.stream }),
       ...(options.connectTimeoutMs === undefined
         ? {}

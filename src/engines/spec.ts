@@ -54,6 +54,18 @@ interface PartBase {
   arrivedAtMs?: number;
 }
 
+/**
+ * Marks the moment the engine starts the request attempt that follows (an HTTP request about
+ * to be written; an embedded engine about to evaluate the prompt). The measurement core takes
+ * t0 from the last one, so retries, back-off, loading and waiting for a free sequence count as
+ * queue time, not as time to first token.
+ */
+export interface RequestStartPart extends PartBase {
+  type: 'request-start';
+  /** 1 for the first attempt, 2 for the first retry, … */
+  attempt: number;
+}
+
 export interface TextDeltaPart extends PartBase {
   type: 'text-delta';
   text: string;
@@ -92,6 +104,7 @@ export interface ErrorPart extends PartBase {
 }
 
 export type StreamPart =
+  | RequestStartPart
   | TextDeltaPart
   | ReasoningDeltaPart
   | ToolCallDeltaPart

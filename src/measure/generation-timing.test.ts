@@ -210,6 +210,31 @@ describe('measureGeneration', () => {
     expect(result.incomplete).toBe(true);
   });
 
+  it('takes t0 from the last request start: retries and loading are queue time', async () => {
+    const { clock, advance } = fakeClock();
+    const result = await measureGeneration(
+      script(
+        [
+          { waitMs: 30 }, // loading, resolving the model id
+          { type: 'request-start', attempt: 1 },
+          { waitMs: 500 }, // a 503, then back-off
+          { type: 'request-start', attempt: 2 },
+          { waitMs: 40 },
+          { type: 'text-delta', text: 'a' },
+          { waitMs: 10 },
+          { type: 'text-delta', text: 'b' },
+          finish(2),
+        ],
+        advance,
+      ),
+      { clock },
+    );
+    expect(result.queueMs).toBe(530);
+    expect(result.attempts).toBe(2);
+    expect(result.ttftMs).toBe(40);
+    expect(result.e2eMs).toBe(50);
+  });
+
   it('counts stalls over the threshold', async () => {
     const { clock, advance } = fakeClock();
     const result = await measureGeneration(

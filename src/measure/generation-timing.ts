@@ -1,5 +1,5 @@
 import type { Clock, FinishReason, ServerTimings, StreamPart, Usage } from '../engines/spec.js';
-import { errorLine, isAbortError } from '../errors.js';
+import { errorLine, isAbortError, StreamInterruptedError } from '../errors.js';
 
 /** Where an output-token count comes from, best first. */
 export type TokenCountSource = 'usage' | 'engine' | 'estimate';
@@ -24,6 +24,13 @@ export interface GenerationMeasurement {
   incomplete: boolean;
   /** One line saying why the generation is incomplete. */
   errorMessage: string | undefined;
+  /**
+   * From asking for the stream to t0: loading, waiting for a free sequence, retries and their
+   * back-off. t0 itself is the start of the request attempt that answered.
+   */
+  queueMs: number;
+  /** Request attempts (1 unless the engine retried). */
+  attempts: number;
   /** First event carrying any generated token (content, reasoning or tool-call delta). */
   ttftMs: number | undefined;
   /** First non-reasoning content token. */
@@ -74,11 +81,11 @@ function isTokenBearing(part: StreamPart): boolean {
 }
 
 /**
- * Consumes a stream of parts and measures it. t0 is read just before the first part is
- * asked for (for HTTP engines that is just before the request is written, since their
- * streams are lazy). Each part is stamped with its `arrivedAtMs` when the transport set it,
- * else with the clock the moment it is received. Never throws for a failing stream: the
- * partial result is returned with `incomplete` and `errorMessage` (callers decide).
+ * Consumes a stream of parts and measures it. t0 is the last `request-start` part (just
+ * before the request attempt that answered was written), or, for an engine that sends none,
+ * the moment the first part was asked for. Each part is stamped with its `arrivedAtMs` when
+ * the transport set it, else with the clock the moment it is received. Never throws for a
+ * failing stream: the partial result is returned with `incomplete` and `errorMessage`.
  */
 export async function measureGeneration(
   stream: AsyncIterable<StreamPart>,
@@ -99,13 +106,20 @@ export async function measureGeneration(
   let inBandError: Error | undefined;
 
   const iterator = stream[Symbol.asyncIterator]();
-  const t0 = clock();
+  const askedAt = clock();
+  let t0 = askedAt;
+  let attempts = 0;
   try {
     while (true) {
       const next = await iterator.next();
       if (next.done) break;
       const part = next.value;
       const at = part.arrivedAtMs ?? clock();
+      if (part.type === 'request-start') {
+        // Engines retry only before any token, so a later attempt simply moves t0.
+        t0 = at;
+        attempts = part.attempt;
+      }
       options.onPart?.(part, at);
       if (isTokenBearing(part)) {
         tokenTimes.push(at);
@@ -152,6 +166,11 @@ export async function measureGeneration(
     error = caught;
   }
   if (error === undefined && inBandError !== undefined) error = inBandError;
+  if (error === undefined && finish === undefined) {
+    error = new StreamInterruptedError(
+      `The stream ended after ${tokenTimes.length} token events without a finish event.`,
+    );
+  }
 
   const usage: Usage | undefined = finish?.usage;
   let outputTokens: number;
@@ -189,10 +208,8 @@ export async function measureGeneration(
   else if (error !== undefined || finish === undefined) finishReason = 'error';
   else finishReason = finish.finishReason;
   let errorMessage: string | undefined;
-  if (error !== undefined)
-    errorMessage = aborted ? 'Stopped before the answer was complete.' : errorLine(error);
-  else if (finish === undefined) errorMessage = 'The stream ended without a finish event.';
-  else if (aborted) errorMessage = 'Stopped before the answer was complete.';
+  if (aborted) errorMessage = 'Stopped before the answer was complete.';
+  else if (error !== undefined) errorMessage = errorLine(error);
 
   return {
     text,
@@ -202,6 +219,8 @@ export async function measureGeneration(
     incomplete,
     errorMessage,
     error,
+    queueMs: t0 - askedAt,
+    attempts: Math.max(1, attempts),
     ttftMs,
     ttfoMs: firstContentAt === undefined ? undefined : firstContentAt - t0,
     e2eMs,

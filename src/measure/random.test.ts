@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
-import { createRandom, createRandomIndex, createRandomUint32 } from './random.js';
+import { createRandomUint32 } from './random.js';
 
 function take(next: () => number, count: number): number[] {
   return Array.from({ length: count }, () => next());
@@ -28,17 +28,22 @@ describe('createRandomUint32', () => {
   });
 });
 
-describe('createRandom', () => {
+describe('createRandomUint32 scaled to [0, 1)', () => {
+  const uniform = (seed: number) => {
+    const next = createRandomUint32(seed);
+    return () => next() / 4294967296;
+  };
+
   it('is deterministic for a seed and matches the reference sequence', () => {
-    expect(take(createRandom(42), 3)).toEqual([
+    expect(take(uniform(42), 3)).toEqual([
       0.6011037519201636, 0.44829055899754167, 0.8524657934904099,
     ]);
-    expect(take(createRandom(7), 100)).toEqual(take(createRandom(7), 100));
-    expect(take(createRandom(7), 10)).not.toEqual(take(createRandom(8), 10));
+    expect(take(uniform(7), 100)).toEqual(take(uniform(7), 100));
+    expect(take(uniform(7), 10)).not.toEqual(take(uniform(8), 10));
   });
 
   it('stays in [0, 1) and looks uniform', () => {
-    const next = createRandom(2024);
+    const next = uniform(2024);
     const bins = new Array<number>(10).fill(0);
     let sum = 0;
     const count = 100_000;
@@ -52,22 +57,15 @@ describe('createRandom', () => {
     expect(sum / count).toBeCloseTo(0.5, 2);
     for (const bin of bins) expect(Math.abs(bin - count / 10)).toBeLessThan(500);
   });
-});
 
-describe('createRandomIndex', () => {
-  it('returns integers in [0, count) covering the whole range', () => {
-    const next = createRandomIndex(3, 7);
+  it('gives indices covering [0, n) with floor(u32 · n / 2^32)', () => {
+    const next = createRandomUint32(3);
     const seen = new Set<number>();
     for (let index = 0; index < 1000; index++) {
-      const value = next();
+      const value = Math.floor(next() * (7 / 4294967296));
       expect(Number.isInteger(value) && value >= 0 && value < 7).toBe(true);
       seen.add(value);
     }
     expect(seen.size).toBe(7);
-  });
-
-  it('rejects an empty or fractional range', () => {
-    expect(() => createRandomIndex(1, 0)).toThrow(InvalidArgumentError);
-    expect(() => createRandomIndex(1, 2.5)).toThrow(/integer from 1/);
   });
 });

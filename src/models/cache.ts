@@ -71,7 +71,8 @@ export interface CachedModel {
   partial: boolean;
 }
 
-async function fileSize(filePath: string): Promise<number | undefined> {
+/** Size of a regular file, or undefined when there is none. */
+export async function fileSize(filePath: string): Promise<number | undefined> {
   try {
     const info = await stat(filePath);
     return info.isFile() ? info.size : undefined;

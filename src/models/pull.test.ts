@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortedError, DownloadError, TimeoutError } from '../errors.js';
+import { formatBytes } from '../units.js';
 import { cachedModelPath } from './cache.js';
 import { CATALOG, type CatalogModel } from './catalog.js';
-import { formatBytes, formatEta, type PullProgress, pullModel, renderProgressBar } from './pull.js';
+import { formatEta, type PullProgress, pullModel, renderProgressBar } from './pull.js';
 
 const content = randomBytes(256 * 1024);
 

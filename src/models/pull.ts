@@ -7,10 +7,11 @@
  *   ignores Range (200), errors on an idle connection instead of hanging, keeps the `.part` on
  *   abort or interruption, checks the size, then renames atomically.
  */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortedError, DownloadError, TimeoutError } from '../errors.js';
-import { cachedModelPath, PARTIAL_DOWNLOAD_SUFFIX } from './cache.js';
+import { formatBytes } from '../units.js';
+import { cachedModelPath, fileSize, PARTIAL_DOWNLOAD_SUFFIX } from './cache.js';
 import { type CatalogModel, huggingFaceUrl, isCatalogSizeVerified } from './catalog.js';
 
 export interface PullProgress {
@@ -130,15 +131,6 @@ function requestHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
   return headers;
 }
 
-async function sizeOf(filePath: string): Promise<number | undefined> {
-  try {
-    const info = await stat(filePath);
-    return info.isFile() ? info.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Total size from `Content-Range: bytes a-b/total`, and the range start. */
 function parseContentRange(header: string | null): { start: number; total: number | undefined } {
   const match = /^bytes\s+(\d+)-\d+\/(\d+|\*)$/i.exec(header?.trim() ?? '');
@@ -250,13 +242,13 @@ export async function pullModel(model: CatalogModel, options: PullOptions): Prom
   if (signal?.aborted) throw new AbortedError('Download stopped before it started.');
 
   // Already in the cache?
-  const existingSize = await sizeOf(finalPath);
+  const existingSize = await fileSize(finalPath);
   if (existingSize !== undefined) {
     if (catalogSizeBytes === undefined || existingSize === catalogSizeBytes) {
       return { path: finalPath, sizeBytes: existingSize, resumed: false, alreadyComplete: true };
     }
     // A wrong-sized file under the final name: resume it if it is a prefix, else start over.
-    if (existingSize < catalogSizeBytes && (await sizeOf(partPath)) === undefined) {
+    if (existingSize < catalogSizeBytes && (await fileSize(partPath)) === undefined) {
       await rename(finalPath, partPath);
     } else {
       await rm(finalPath, { force: true });
@@ -273,7 +265,7 @@ export async function pullModel(model: CatalogModel, options: PullOptions): Prom
     options.onProgress,
   );
 
-  let offset = (await sizeOf(partPath)) ?? 0;
+  let offset = (await fileSize(partPath)) ?? 0;
   if (catalogSizeBytes !== undefined && offset > catalogSizeBytes) {
     await rm(partPath, { force: true });
     offset = 0;
@@ -415,7 +407,7 @@ export async function pullModel(model: CatalogModel, options: PullOptions): Prom
       }
       if (signal?.aborted) throw failure(signal.reason);
 
-      const writtenBytes = (await sizeOf(partPath)) ?? 0;
+      const writtenBytes = (await fileSize(partPath)) ?? 0;
       if (totalBytes !== undefined && writtenBytes < totalBytes) {
         throw new DownloadError(
           `Download of ${url} ended early at ${formatBytes(writtenBytes)} of ${formatBytes(totalBytes)}; the partial file is kept, ${rerun}.`,
@@ -437,31 +429,10 @@ export async function pullModel(model: CatalogModel, options: PullOptions): Prom
   }
 
   // Reached through the 416 branch: the .part already holds the whole file.
-  const sizeBytes = (await sizeOf(partPath)) ?? 0;
+  const sizeBytes = (await fileSize(partPath)) ?? 0;
   reporter.update(sizeBytes, sizeBytes, true);
   await rename(partPath, finalPath);
   return { path: finalPath, sizeBytes, resumed: true, alreadyComplete: false };
-}
-
-const BYTE_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'] as const;
-
-/** Bytes in decimal units with three significant digits: '0 B', '271 MB', '2.49 GB', '12.1 GB'. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '? B';
-  const sign = bytes < 0 ? '-' : '';
-  let value = Math.abs(bytes);
-  if (value < 1000) return `${sign}${Math.round(value)} B`;
-  let unit = 0;
-  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  let text = value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
-  if (Number(text) >= 1000 && unit < BYTE_UNITS.length - 1) {
-    unit++;
-    text = (Number(text) / 1000).toFixed(2);
-  }
-  return `${sign}${text} ${BYTE_UNITS[unit]}`;
 }
 
 /** A duration for an ETA: '45s', '3m 05s', '1h 02m'; '--' when unknown. */

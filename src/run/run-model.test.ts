@@ -84,6 +84,23 @@ describe('run() against a scripted streaming server', () => {
     });
   });
 
+  it('counts a retried 503 and its back-off as queue time, not as time to first token', async () => {
+    server = await startScriptedServer({
+      chatScripts: [
+        [{ type: 'respond', status: 503, headers: { 'retry-after': '0.3' }, body: 'busy' }],
+        cadenceScript({ usage: true }),
+      ],
+      models: ['scripted-model'],
+    });
+    const result = await run({ model: modelUrl(server), prompt: 'hi' });
+    expect(result.attempts).toBe(2);
+    expect(result.queueMs).toBeGreaterThanOrEqual(290);
+    expect(result.ttftMs).toBeGreaterThanOrEqual(FIRST_MS - 2);
+    expect(result.ttftMs).toBeLessThan(FIRST_MS + 100);
+    expect(result.setupMs).toBeGreaterThan(0);
+    expect(result.loadMs).toBeUndefined();
+  });
+
   it('estimates tokens from events when the server sends no usage, and says so', async () => {
     server = await startScriptedServer({
       chatScripts: [cadenceScript({ usage: false })],

@@ -1,7 +1,6 @@
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import type {
   ChatMessage,
-  Clock,
   Engine,
   EngineId,
   GenerateRequest,
@@ -19,10 +18,15 @@ export interface RunResult extends GenerationMeasurement {
   resolvedModelId: string | undefined;
   /** Random-weight demo model: its text is noise. */
   isDemo: boolean;
-  /** True when the model was loaded for this run (load time included in what it waited). */
+  /** True for the first run of a model: it was loaded (and the load timed) just before. */
   cold: boolean;
-  /** Time to load the model; only on cold runs of embedded engines. */
+  /** Embedded engines, cold runs: model file → ready context. */
   loadMs: number | undefined;
+  /**
+   * Server engines, cold runs: finding the endpoint and resolving the model id through
+   * GET /v1/models. The server's own model load, if any, shows in the first TTFT.
+   */
+  setupMs: number | undefined;
   /** Peak RSS of this process during the run (embedded engines only). */
   peakRssBytes: number | undefined;
   /** Peak RSS minus the RSS before the model was loaded (cold) or before the run (warm). */
@@ -33,19 +37,13 @@ export interface RunResult extends GenerationMeasurement {
   baseUrl: string | undefined;
 }
 
-export interface RunRequest {
+export interface RunRequest extends Omit<GenerateRequest, 'messages'> {
   prompt?: string;
   system?: string;
   /** A whole conversation; the prompt, when also given, is appended as the last user turn. */
   messages?: readonly ChatMessage[];
-  maxTokens?: number;
-  temperature?: number;
-  topP?: number;
-  seed?: number;
-  stop?: readonly string[];
-  signal?: AbortSignal;
+  /** Called for every part as it arrives, with its time stamp (live rendering). */
   onPart?: (part: StreamPart, atMs: number) => void;
-  clock?: Clock;
 }
 
 /** A run that did not complete; `result` holds what was measured up to the failure. */
@@ -80,40 +78,31 @@ function isEmbedded(engine: Engine): boolean {
 }
 
 /**
- * Measures one generation on an engine. A cold run loads the model first and times the load;
- * a warm run expects the model loaded. Throws GenerationError (with the partial result) when
- * the stream fails or is stopped; returns the result otherwise.
+ * Measures one generation on an engine. The model is loaded first, outside the measured
+ * generation; on a cold run that load is timed (`loadMs` for embedded engines, `setupMs` for
+ * servers). Throws GenerationError (with the partial result) when the stream fails or is
+ * stopped; returns the result otherwise.
  */
 export async function measureRun(
   engine: Engine,
   request: RunRequest,
   { cold }: { cold: boolean },
 ): Promise<RunResult> {
-  const clock = request.clock ?? (() => performance.now());
+  const { prompt, system, messages: history, onPart, ...options } = request;
   const messages = buildMessages(request);
   if (cold) await engine.prepare?.();
-  const sampler = isEmbedded(engine) ? new PeakRssSampler() : undefined;
-  let loadMs: number | undefined;
+  const embedded = isEmbedded(engine);
+  const sampler = embedded ? new PeakRssSampler() : undefined;
+  let loadOrSetupMs: number | undefined;
   try {
-    if (cold) {
-      const started = clock();
-      await engine.load(request.signal === undefined ? {} : { signal: request.signal });
-      loadMs = clock() - started;
-    }
-    const generateRequest: GenerateRequest = {
-      messages,
-      ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
-      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-      ...(request.topP === undefined ? {} : { topP: request.topP }),
-      ...(request.seed === undefined ? {} : { seed: request.seed }),
-      ...(request.stop === undefined ? {} : { stop: request.stop }),
-      ...(request.signal === undefined ? {} : { signal: request.signal }),
-    };
+    const started = performance.now();
+    await engine.load(request.signal === undefined ? {} : { signal: request.signal });
+    if (cold) loadOrSetupMs = performance.now() - started;
+    const generateRequest: GenerateRequest = { ...options, messages };
     const { error, ...measurement } = await measureGeneration(engine.stream(generateRequest), {
-      clock,
       onPart: (part, atMs) => {
         sampler?.sample();
-        request.onPart?.(part, atMs);
+        onPart?.(part, atMs);
       },
     });
     const memory = sampler?.stop();
@@ -125,7 +114,8 @@ export async function measureRun(
       resolvedModelId: info.resolvedModelId,
       isDemo: info.isDemo === true,
       cold,
-      loadMs,
+      loadMs: embedded ? loadOrSetupMs : undefined,
+      setupMs: embedded ? undefined : loadOrSetupMs,
       ...measurement,
       peakRssBytes: memory?.peakBytes,
       peakRssDeltaBytes: memory?.peakDeltaBytes,

@@ -173,6 +173,9 @@ export class LlamaEngine implements Engine {
     });
     await previous;
     try {
+      if (request.signal?.aborted) throw new AbortedError();
+      // t0: loaded, the sequence is ours, the prompt is about to be rendered and evaluated.
+      yield { type: 'request-start', attempt: 1 };
       yield* this.#generateOnSequence(request);
     } finally {
       release();
@@ -207,7 +210,6 @@ export class LlamaEngine implements Engine {
     let pending: Token[] = [];
     const recent: Token[] = [];
     const temperature = request.temperature ?? 0.8;
-    if (signal?.aborted) throw new AbortedError();
 
     if (maxTokens > 0) {
       const tokens = sequence.evaluate(promptTokens, {
@@ -262,6 +264,8 @@ export class LlamaEngine implements Engine {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#loading?.catch(() => undefined);
+    // Never free the context under a generation that is still evaluating.
+    await this.#busy;
     if (this.#context !== undefined) {
       await this.#context.dispose();
       this.#context = undefined;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError } from '../../errors.js';
+import { parseWholeNumber } from '../../numbers.js';
 
 /**
  * Physical cores (not hyper-threads): decode is memory-bound, and a second thread on the
@@ -53,11 +53,5 @@ export function defaultThreadCount(
 export function threadsFromEnvironment(env: NodeJS.ProcessEnv): number | undefined {
   const value = env.TANDEM_THREADS;
   if (value === undefined || value.trim() === '') return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 1024) {
-    throw new InvalidArgumentError(
-      `Invalid TANDEM_THREADS=${value}: expected a whole number of threads from 1 to 1024.`,
-    );
-  }
-  return parsed;
+  return parseWholeNumber(value, `TANDEM_THREADS=${value}`, { min: 1, max: 1024 });
 }

@@ -86,15 +86,9 @@ export class ChatCompletionAccumulator {
   #usage: Usage | undefined;
   #timings: ServerTimings | undefined;
   #responseModelId: string | undefined;
-  #tokenBearingPartCount = 0;
 
   get hasFinishReason(): boolean {
     return this.#finishReason !== undefined;
-  }
-
-  /** Parts with text, reasoning or tool-call deltas produced so far. */
-  get tokenBearingPartCount(): number {
-    return this.#tokenBearingPartCount;
   }
 
   /** Takes one parsed JSON payload; `arrivedAtMs` is stamped on each part it produces. */
@@ -154,7 +148,6 @@ export class ChatCompletionAccumulator {
     if (choice.finish_reason !== undefined && choice.finish_reason !== null) {
       this.#finishReason = mapFinishReason(choice.finish_reason);
     }
-    this.#tokenBearingPartCount += parts.length;
     return { kind: 'parts', parts };
   }
 

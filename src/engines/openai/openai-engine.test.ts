@@ -50,15 +50,17 @@ function engineFor(server: { baseUrl: string }, overrides: Partial<OpenAIEngineO
 
 const prompt = { messages: [{ role: 'user' as const, content: 'Say hello' }] };
 
+/** The parts of a stream; `request-start` markers are kept apart in `starts`. */
 async function collect(
   stream: AsyncIterable<StreamPart>,
-): Promise<{ parts: StreamPart[]; error: unknown }> {
+): Promise<{ parts: StreamPart[]; starts: StreamPart[]; error: unknown }> {
   const parts: StreamPart[] = [];
+  const starts: StreamPart[] = [];
   try {
-    for await (const part of stream) parts.push(part);
-    return { parts, error: undefined };
+    for await (const part of stream) (part.type === 'request-start' ? starts : parts).push(part);
+    return { parts, starts, error: undefined };
   } catch (error) {
-    return { parts, error };
+    return { parts, starts, error };
   }
 }
 
@@ -351,11 +353,19 @@ describe('createOpenAIEngine: failures and retries', () => {
         delays.push(ms);
       },
     });
-    const { parts, error } = await collect(engine.stream(prompt));
+    const { parts, starts, error } = await collect(engine.stream(prompt));
     expect(error).toBeUndefined();
     expect(texts(parts)).toEqual(['Hel', 'lo']);
     expect(server.requests).toHaveLength(2);
     expect(delays).toEqual([150]);
+    // One request-start per attempt, each stamped just before its request was written.
+    expect(starts.map((part) => (part.type === 'request-start' ? part.attempt : 0))).toEqual([
+      1, 2,
+    ]);
+    expect(starts[1]?.arrivedAtMs).toBeLessThanOrEqual(
+      server.requests[1]?.receivedAtMs ?? Number.NaN,
+    );
+    expect(starts[1]?.arrivedAtMs).toBeGreaterThan(server.requests[0]?.receivedAtMs ?? Number.NaN);
   });
 
   it("honours a 429's Retry-After", async () => {
@@ -463,15 +473,30 @@ describe('createOpenAIEngine: failures and retries', () => {
     expect((error as Error).message).toMatch(/after 1 event without finishing/);
   });
 
-  it('retries a stream that dropped before yielding anything', async () => {
+  it('retries a response that dropped before any byte of its body', async () => {
     const server = await serve([
-      [{ type: 'headers' }, { type: 'delta', delta: { role: 'assistant' } }, { type: 'destroy' }],
+      [{ type: 'headers' }, { type: 'destroy', delayMs: 5 }],
       basicScript,
     ]);
     const { parts, error } = await collect(engineFor(server).stream(prompt));
     expect(error).toBeUndefined();
     expect(texts(parts)).toEqual(['Hel', 'lo']);
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('never retries once the body has started, even when no part was yielded yet', async () => {
+    const server = await serve([
+      [
+        { type: 'headers' },
+        { type: 'delta', delta: { role: 'assistant' } },
+        { type: 'destroy', delayMs: 5 },
+      ],
+      basicScript,
+    ]);
+    const { parts, error } = await collect(engineFor(server).stream(prompt));
+    expect(parts).toEqual([]);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('times out quickly on a stall mid-stream (idle)', async () => {
@@ -638,6 +663,7 @@ describe('createOpenAIEngine: abort and dispose', () => {
       ],
     ]);
     for await (const part of engineFor(server).stream(prompt)) {
+      if (part.type === 'request-start') continue;
       expect(part.type).toBe('text-delta');
       break;
     }

@@ -169,6 +169,8 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 class AttemptWatch {
   readonly controller = new AbortController();
   timedOut: { phase: TimeoutPhase; timeoutMs: number } | undefined;
+  /** A successful response has sent body bytes: the stream has started, so no retry. */
+  streamStarted = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #unlink: (() => void)[] = [];
 
@@ -507,21 +509,23 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     const url = `${baseUrl}/chat/completions`;
     const body = JSON.stringify(this.#requestBody(request));
     for (let attempt = 0; ; attempt++) {
+      // t0 of the measurement: just before this attempt's request is written.
+      yield { type: 'request-start', attempt: attempt + 1, arrivedAtMs: this.#clock() };
       const watch = new AttemptWatch([signal, this.#disposal.signal]);
-      let yieldedAny = false;
       let failure: unknown;
       try {
-        for await (const part of this.#attempt(url, body, watch)) {
-          yieldedAny = true;
-          yield part;
-        }
+        yield* this.#attempt(url, body, watch);
         return;
       } catch (error) {
         failure = error;
       } finally {
         watch.dispose();
       }
-      if (yieldedAny || attempt >= this.#retryPolicy.maxRetries || !isRetryableError(failure)) {
+      if (
+        watch.streamStarted ||
+        attempt >= this.#retryPolicy.maxRetries ||
+        !isRetryableError(failure)
+      ) {
         throw failure;
       }
       const retryAfterMs = failure instanceof ApiCallError ? failure.retryAfterMs : undefined;
@@ -616,6 +620,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     }
     const arrivedAtMs = this.#clock();
     watch.disarm();
+    if (!result.done && result.value.byteLength > 0) watch.streamStarted = true;
     return { value: result.done ? undefined : result.value, arrivedAtMs };
   }
 

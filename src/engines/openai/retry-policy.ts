@@ -3,6 +3,7 @@
  * environment variables RETRY_ON_FAIL and RETRY_BACKOFF, then defaults.
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { parseDecimal } from '../../numbers.js';
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -58,13 +59,10 @@ export function resolveRetryPolicy(options: RetryPolicyOptions): RetryPolicy {
   let retryBackoffMs = defaultRetryPolicy.retryBackoffMs;
   const retryBackoff = environment.RETRY_BACKOFF?.trim();
   if (retryBackoff !== undefined && retryBackoff !== '') {
-    const seconds = Number(retryBackoff);
-    if (!Number.isFinite(seconds) || seconds < 0) {
-      throw new InvalidArgumentError(
-        `RETRY_BACKOFF must be a number of seconds (got '${environment.RETRY_BACKOFF}').`,
-      );
-    }
-    retryBackoffMs = seconds * 1000;
+    retryBackoffMs =
+      parseDecimal(retryBackoff, `RETRY_BACKOFF=${environment.RETRY_BACKOFF} (seconds)`, {
+        min: 0,
+      }) * 1000;
   }
   if (options.maxRetries !== undefined) {
     maxRetries = nonNegative('maxRetries', options.maxRetries);

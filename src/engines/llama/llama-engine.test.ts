@@ -1,9 +1,11 @@
+import { getLlamaGpuTypes } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../errors.js';
 import { measureGeneration } from '../../measure/generation-timing.js';
 import { demoModelPathForTests } from '../../test-support/demo-models.js';
 import type { StreamPart } from '../spec.js';
 import { LlamaEngine } from './llama-engine.js';
+import { loadedModels } from './llama-runtime.js';
 
 const prompt = [{ role: 'user' as const, content: 'List 5 benefits of local AI inference.' }];
 
@@ -12,6 +14,49 @@ async function collect(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]>
   for await (const part of stream) parts.push(part);
   return parts;
 }
+
+describe('llama engine resources', () => {
+  it('loads a model once per process and frees it with its last engine', async () => {
+    const modelPath = await demoModelPathForTests('demo-slm');
+    const options = {
+      reference: 'demo-slm',
+      model: 'demo-slm',
+      modelPath,
+      threads: 1,
+      gpu: 'cpu' as const,
+    };
+    const first = new LlamaEngine(options);
+    const second = new LlamaEngine(options);
+    await Promise.all([first.load(), second.load()]);
+    expect(loadedModels().filter((model) => model.modelPath === modelPath)).toEqual([
+      { modelPath, gpu: 'cpu', users: 2 },
+    ]);
+    await first.dispose();
+    expect(loadedModels().find((model) => model.modelPath === modelPath)?.users).toBe(1);
+    const answer = await measureGeneration(
+      second.stream({ messages: prompt, maxTokens: 4, temperature: 0 }),
+    );
+    expect(answer.outputTokens).toBe(4);
+    await second.dispose();
+    expect(loadedModels().find((model) => model.modelPath === modelPath)).toBeUndefined();
+  });
+
+  it('refuses a GPU that is not there instead of running on the CPU', async (context) => {
+    const supported = await getLlamaGpuTypes('supported');
+    if (supported.includes('cuda')) context.skip('this machine has CUDA');
+    const modelPath = await demoModelPathForTests('demo-slm');
+    const engine = new LlamaEngine({
+      reference: 'demo-slm',
+      model: 'demo-slm',
+      modelPath,
+      gpu: 'cuda',
+    });
+    await expect(engine.load()).rejects.toThrow(
+      /cannot use --gpu cuda on this machine \(none of node-llama-cpp's prebuilt cuda binaries runs here.*--gpu auto or --gpu cpu/,
+    );
+    await engine.dispose();
+  });
+});
 
 describe.each([
   ['demo-slm', 1],

@@ -59,8 +59,12 @@ export function getLlamaRuntime(gpu: GpuChoice): Promise<Llama> {
       skipDownload: true,
     }).catch((error: unknown) => {
       llamas.delete(gpu);
+      const reason =
+        error instanceof Error && error.constructor.name === 'NoBinaryFoundError'
+          ? `none of node-llama-cpp's prebuilt ${gpu} binaries runs here; is the ${gpu} driver installed?`
+          : errorLine(error);
       throw new EngineUnavailableError(
-        `llama.cpp cannot use --gpu ${gpu} on this machine (${errorLine(error)}). Use --gpu auto or --gpu cpu.`,
+        `llama.cpp cannot use --gpu ${gpu} on this machine (${reason}). Use --gpu auto or --gpu cpu.`,
         { cause: error },
       );
     });
@@ -101,6 +105,14 @@ export function acquireModel(
   }
   shared.users += 1;
   return shared.model;
+}
+
+/** The models this process holds, with how many engines use each (for tests and metrics). */
+export function loadedModels(): { modelPath: string; gpu: GpuChoice; users: number }[] {
+  return [...models.entries()].map(([key, shared]) => {
+    const [gpu, modelPath] = key.split('\u0000') as [GpuChoice, string];
+    return { modelPath, gpu, users: shared.users };
+  });
 }
 
 export async function releaseModel(gpu: GpuChoice, modelPath: string): Promise<void> {

@@ -73,7 +73,8 @@ function tableRows(result: CompareResult): string[][] {
   return [header, ...rows];
 }
 
-function notes(result: CompareResult): string[] {
+/** The demo-model notice and how the figures were taken, for every output of a compare. */
+function notices(result: CompareResult): string[] {
   const lines: string[] = [];
   const demos = result.models.filter((model) => model.isDemo).map((model) => model.model);
   if (demos.length > 0) lines.push(`note: ${demos.join(' and ')} ${demoNote(demos.length)}`);
@@ -92,7 +93,7 @@ export function renderCompareText(result: CompareResult): string {
     '',
     ...result.verdicts.map((verdict) => verdict.text),
     ...(result.verdicts.length > 0 ? [''] : []),
-    ...notes(result),
+    ...notices(result),
   ].join('\n');
 }
 
@@ -109,7 +110,7 @@ export function renderCompareMarkdown(result: CompareResult): string {
     '',
     ...result.verdicts.map((verdict) => `- ${verdict.text}`),
     '',
-    ...notes(result),
+    ...notices(result),
     '',
   ].join('\n');
 }
@@ -157,13 +158,11 @@ export async function compareCommand(
         else terminal.stderr.write(`  failed: ${event.message}\n`);
       },
     });
-    if (flags.json === true) terminal.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const json = `${JSON.stringify({ ...result, notices: notices(result) }, null, 2)}\n`;
+    if (flags.json === true) terminal.stdout.write(json);
     else terminal.stdout.write(`${renderCompareText(result)}\n`);
     if (out !== undefined) {
-      const content =
-        extname(out).toLowerCase() === '.json'
-          ? `${JSON.stringify(result, null, 2)}\n`
-          : renderCompareMarkdown(result);
+      const content = extname(out).toLowerCase() === '.json' ? json : renderCompareMarkdown(result);
       await writeFile(out, content);
       terminal.stderr.write(`Report written to ${out}\n`);
     }

@@ -200,6 +200,7 @@ describe('tandem CLI on the demo models', () => {
     expect(json.outputTokensSource).toBe('engine');
     expect(json.finishReason).toBe('length');
     expect(json.isDemo).toBe(true);
+    expect(json.notice).toMatch(/^demo-slm has random weights.*tandem models pull phi-4-mini/);
     expect(json.ttftMs as number).toBeGreaterThan(0);
     expect(json.e2eMs as number).toBeGreaterThanOrEqual(json.ttftMs as number);
   });
@@ -256,6 +257,7 @@ describe('tandem CLI on the demo models', () => {
     expect(parsed.prompt).toBe('Workshop prompt');
     expect(parsed.models[0]?.warm).toHaveLength(2);
     expect(parsed.models[0]?.summary).toHaveProperty('decodeTokensPerSecond');
+    expect(JSON.stringify(parsed)).toMatch(/"notices":\["note: demo-slm has random weights/);
   });
 
   it('models list shows the demo models and the catalog', async () => {

@@ -115,6 +115,12 @@ function streamWriter(terminal: Terminal) {
   };
 }
 
+/** `--json`: the result, and for a demo model the notice that its text is noise. */
+function runJson(result: RunResult): string {
+  const notice = result.isDemo ? { notice: `${result.model} ${demoNote()}` } : {};
+  return `${JSON.stringify({ ...result, ...notice }, null, 2)}\n`;
+}
+
 /** `tandem run MODEL`: one prompt, streamed, optionally with stats or as JSON. */
 export async function runCommand(
   reference: string,
@@ -159,7 +165,7 @@ export async function runCommand(
     } catch (error) {
       if (!(error instanceof GenerationError)) throw error;
       writer.end();
-      if (flags.json === true) terminal.stdout.write(`${JSON.stringify(error.result, null, 2)}\n`);
+      if (flags.json === true) terminal.stdout.write(runJson(error.result));
       else if (error.result.tokenEventCount > 0 || flags.verbose === true)
         terminal.stderr.write(`${renderRunStats(error.result)}\n`);
       terminal.stderr.write(`error: ${error.message}\n`);
@@ -167,7 +173,7 @@ export async function runCommand(
     }
     writer.end();
     if (flags.json === true) {
-      terminal.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      terminal.stdout.write(runJson(result));
     } else if (flags.verbose === true) {
       terminal.stderr.write(`${renderRunStats(result)}\n`);
     }

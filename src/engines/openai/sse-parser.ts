@@ -174,7 +174,8 @@ export class SseParser {
     }
     events.push({
       event: this.#eventType === '' ? 'message' : this.#eventType,
-      data: this.#dataLines.join('\n'),
+      data:
+        this.#dataLines.length === 1 ? (this.#dataLines[0] as string) : this.#dataLines.join('\n'),
       lastEventId: this.#lastEventId,
       retryMs: this.#retryMs,
       arrivedAtMs,

@@ -3,6 +3,7 @@ import { errorLine, TandemError } from '../errors.js';
 import { compareCommand } from './compare-command.js';
 import { modelsListCommand, modelsPullCommand, modelsRemoveCommand } from './models-command.js';
 import { integerFlag } from './options.js';
+import { registerRunsCommand } from './runs-command.js';
 import { addGenerationFlags, chatCommand, runCommand } from './run-command.js';
 import { processTerminal, type Terminal } from './terminal.js';
 
@@ -89,6 +90,8 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: number) => 
     .description('Remove a downloaded catalog model')
     .argument('<alias>', 'catalog alias')
     .action((alias: string) => exitWith(modelsRemoveCommand(alias, terminal)));
+
+  registerRunsCommand(program, terminal, setExitCode);
 
   return program;
 }

@@ -19,6 +19,11 @@ export interface GenerateRequest {
   topP?: number;
   seed?: number;
   stop?: readonly string[];
+  /**
+   * Keep generating past the end-of-sequence token, so every request does the same work
+   * (benchmarks). Engines that cannot honour it ignore it; results count short outputs.
+   */
+  ignoreEos?: boolean;
   signal?: AbortSignal;
 }
 
@@ -130,6 +135,8 @@ export interface EngineInfo {
   threads?: number;
   gpu?: string;
   contextSize?: number;
+  /** Requests an embedded engine runs at once. */
+  sequences?: number;
   /** True for tandem's random-weight demo models. */
   isDemo?: boolean;
   engineVersion?: string;

@@ -6,7 +6,7 @@ import type {
   LlamaModel,
   Token,
 } from 'node-llama-cpp';
-import { resolveChatWrapper } from 'node-llama-cpp';
+import { resolveChatWrapper, TokenBias } from 'node-llama-cpp';
 import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../../errors.js';
 import { validateGgufForLlama } from '../../models/gguf/validate.js';
 import type {
@@ -38,8 +38,13 @@ export interface LlamaEngineOptions {
   /** Explicit thread count; else TANDEM_THREADS; else physical cores capped by model size. */
   threads?: number;
   gpu?: GpuChoice;
-  /** Context window in tokens; default min(trained context, 4096). */
+  /** Context window in tokens per sequence; default min(trained context, 4096). */
   contextSize?: number;
+  /**
+   * Sequences in the context: how many requests run at once (batched together by llama.cpp).
+   * Each one has its own KV cache. Default 1: requests wait for the one sequence.
+   */
+  sequences?: number;
   isDemo?: boolean;
   env?: NodeJS.ProcessEnv;
 }
@@ -72,9 +77,13 @@ export class LlamaEngine implements Engine {
   #loading: Promise<void> | undefined;
   #model: LlamaModel | undefined;
   #context: LlamaContext | undefined;
-  #sequence: LlamaContextSequence | undefined;
+  /** Sequences not serving a request now. */
+  #freeSequences: LlamaContextSequence[] = [];
+  /** Requests waiting for a sequence, first come first served. */
+  #waiting: ((sequence: LlamaContextSequence) => void)[] = [];
+  #active = 0;
+  #idle: (() => void) | undefined;
   #chatWrapper: ChatWrapper | undefined;
-  #busy: Promise<void> = Promise.resolve();
   #disposed = false;
 
   constructor(options: LlamaEngineOptions) {
@@ -130,7 +139,7 @@ export class LlamaEngine implements Engine {
       this.#context = await model.createContext({
         contextSize,
         threads,
-        sequences: 1,
+        sequences: this.#options.sequences ?? 1,
         ...(signal === undefined ? {} : { createSignal: signal }),
       });
     } catch (error) {
@@ -142,7 +151,10 @@ export class LlamaEngine implements Engine {
       );
     }
     this.#model = model;
-    this.#sequence = this.#context.getSequence();
+    const context = this.#context;
+    this.#freeSequences = Array.from({ length: context.totalSequences }, () =>
+      context.getSequence(),
+    );
     this.#chatWrapper = resolveChatWrapper(model);
     Object.assign(this.info, {
       modelFileSizeBytes: summary.fileSizeBytes,
@@ -150,6 +162,7 @@ export class LlamaEngine implements Engine {
       threads,
       gpu: describeGpu(llama),
       contextSize: this.#context.contextSize,
+      sequences: this.#context.totalSequences,
     } satisfies Partial<EngineInfo>);
   }
 
@@ -165,26 +178,58 @@ export class LlamaEngine implements Engine {
   async *#generate(request: GenerateRequest): AsyncGenerator<StreamPart> {
     validateRequest(request);
     await this.load(request.signal === undefined ? {} : { signal: request.signal });
-    // One sequence: requests on the same engine run one after another.
-    const previous = this.#busy;
-    let release = () => {};
-    this.#busy = new Promise((resolve) => {
-      release = resolve;
-    });
-    await previous;
+    const sequence = await this.#acquireSequence(request.signal);
     try {
-      if (request.signal?.aborted) throw new AbortedError();
-      // t0: loaded, the sequence is ours, the prompt is about to be rendered and evaluated.
+      // t0: loaded, a sequence is ours, the prompt is about to be rendered and evaluated.
       yield { type: 'request-start', attempt: 1 };
-      yield* this.#generateOnSequence(request);
+      yield* this.#generateOnSequence(request, sequence);
     } finally {
-      release();
+      this.#releaseSequence(sequence);
     }
   }
 
-  async *#generateOnSequence(request: GenerateRequest): AsyncGenerator<StreamPart> {
+  #acquireSequence(signal: AbortSignal | undefined): Promise<LlamaContextSequence> {
+    if (signal?.aborted) return Promise.reject(new AbortedError());
+    this.#active += 1;
+    const free = this.#freeSequences.pop();
+    if (free !== undefined) return Promise.resolve(free);
+    return new Promise((resolve, reject) => {
+      const waiter = (sequence: LlamaContextSequence) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(sequence);
+      };
+      const onAbort = () => {
+        this.#waiting = this.#waiting.filter((other) => other !== waiter);
+        this.#active -= 1;
+        this.#notifyIdle();
+        reject(new AbortedError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(waiter);
+    });
+  }
+
+  #releaseSequence(sequence: LlamaContextSequence): void {
+    this.#active -= 1;
+    const next = this.#waiting.shift();
+    if (next !== undefined) {
+      // The waiter was counted as active when it asked.
+      next(sequence);
+    } else {
+      this.#freeSequences.push(sequence);
+    }
+    this.#notifyIdle();
+  }
+
+  #notifyIdle(): void {
+    if (this.#active === 0) this.#idle?.();
+  }
+
+  async *#generateOnSequence(
+    request: GenerateRequest,
+    sequence: LlamaContextSequence,
+  ): AsyncGenerator<StreamPart> {
     const model = this.#model as LlamaModel;
-    const sequence = this.#sequence as LlamaContextSequence;
     const chatWrapper = this.#chatWrapper as ChatWrapper;
     const { contextText } = chatWrapper.generateContextState({
       chatHistory: toChatHistory(request.messages),
@@ -214,6 +259,7 @@ export class LlamaEngine implements Engine {
     if (maxTokens > 0) {
       const tokens = sequence.evaluate(promptTokens, {
         temperature,
+        ...(request.ignoreEos === true ? { tokenBias: this.#neverEndBias(model) } : {}),
         ...(request.topP === undefined ? {} : { topP: request.topP }),
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       });
@@ -260,19 +306,28 @@ export class LlamaEngine implements Engine {
     };
   }
 
+  /** A bias that never samples an end-of-generation token (for ignoreEos). */
+  #neverEndBias(model: LlamaModel): TokenBias {
+    const bias = new TokenBias(model.tokenizer);
+    for (const token of [model.tokens.eos, model.tokens.eot]) {
+      if (token !== null) bias.set(token, 'never');
+    }
+    return bias;
+  }
+
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#loading?.catch(() => undefined);
     // Never free the context under a generation that is still evaluating.
-    await this.#busy;
+    if (this.#active > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     if (this.#context !== undefined) {
       await this.#context.dispose();
       this.#context = undefined;
       await releaseModel(this.#options.gpu ?? 'auto', this.#options.modelPath);
     }
     this.#model = undefined;
-    this.#sequence = undefined;
+    this.#freeSequences = [];
   }
 }
 

@@ -1,10 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { errorLine, TandemError } from '../errors.js';
+import { registerBenchCommand } from './bench-command.js';
 import { compareCommand } from './compare-command.js';
 import { modelsListCommand, modelsPullCommand, modelsRemoveCommand } from './models-command.js';
 import { integerFlag } from './options.js';
-import { registerRunsCommand } from './runs-command.js';
 import { addGenerationFlags, chatCommand, runCommand } from './run-command.js';
+import { registerRunsCommand } from './runs-command.js';
 import { processTerminal, type Terminal } from './terminal.js';
 
 export function buildProgram(terminal: Terminal, setExitCode: (code: number) => void): Command {
@@ -91,6 +92,7 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: number) => 
     .argument('<alias>', 'catalog alias')
     .action((alias: string) => exitWith(modelsRemoveCommand(alias, terminal)));
 
+  registerBenchCommand(program, terminal, setExitCode);
   registerRunsCommand(program, terminal, setExitCode);
 
   return program;

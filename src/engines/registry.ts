@@ -25,6 +25,8 @@ export interface CreateEngineOptions {
   gpu?: GpuChoice;
   /** llama: context window in tokens. */
   contextSize?: number;
+  /** llama: requests served at once (context sequences). */
+  sequences?: number;
   /** openai: the fetch to use (tests inject one). */
   fetch?: typeof fetch;
   /** openai: stream (default) or one non-streaming response. */
@@ -101,6 +103,7 @@ async function createLlamaEngine(
     env,
     ...(threads === undefined ? {} : { threads }),
     ...(contextSize === undefined ? {} : { contextSize }),
+    ...(options.sequences === undefined ? {} : { sequences: options.sequences }),
     ...(gpu === undefined ? {} : { gpu }),
   };
   const name = reference.name;

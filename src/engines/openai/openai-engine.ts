@@ -590,6 +590,8 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     if (request.topP !== undefined) body.top_p = request.topP;
     if (request.seed !== undefined) body.seed = request.seed;
     if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop];
+    // vLLM, llama-server and SGLang honour it; others ignore unknown fields.
+    if (request.ignoreEos === true) body.ignore_eos = true;
     return body;
   }
 

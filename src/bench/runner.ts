@@ -251,7 +251,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchRun> {
     if (measurement.ttftMs !== undefined) {
       let at = measurement.ttftMs;
       tokenTimesMs.push(at);
-      for (const gap of measurement.interTokenGapsMs) tokenTimesMs.push((at += gap));
+      for (const gap of measurement.interTokenGapsMs) {
+        at += gap;
+        tokenTimesMs.push(at);
+      }
     }
     const streamed = settings.stream;
     const timings = measurement.serverTimings;

@@ -3,8 +3,9 @@
  * `tandem runs diff`. They come from the run's own summaries where it has them, and from
  * its requests where it does not (a run that crashed before its summaries were written).
  */
-import type { BenchRequestRecord, BenchRun, LoadLevel } from '../bench/types.js';
-import { percentile, type SampleSummary, summarize } from '../measure/statistics.js';
+import { summarizeLevel } from '../bench/summarize-level.js';
+import type { BenchLevelSummary, BenchRequestRecord, BenchRun, LoadLevel } from '../bench/types.js';
+import { percentile, type SampleSummary } from '../measure/statistics.js';
 
 /** The per-request figures a diff compares. */
 export type DiffMetric = 'ttftMs' | 'tpotMs' | 'e2eMs' | 'decodeTokensPerSecond';
@@ -79,24 +80,28 @@ export function levelFigures(run: BenchRun): LevelFigures[] {
     const values = measuredValues(run, modelIndex, levelIndex, 'decodeTokensPerSecond');
     return values.length === 0 ? undefined : percentile(values, 50);
   };
+  const fromSummary = (
+    summary: BenchLevelSummary,
+    source: LevelFigures['source'],
+  ): LevelFigures => ({
+    model: modelName(summary.modelIndex),
+    modelIndex: summary.modelIndex,
+    levelIndex: summary.levelIndex,
+    level: summary.level,
+    requests: summary.requests,
+    errors: summary.errors,
+    ttftMs: summary.ttftMs,
+    tpotMs: summary.tpotMs,
+    e2eMs: summary.e2eMs,
+    decodeTokensPerSecondP50: decodeP50(summary.modelIndex, summary.levelIndex),
+    outputTokensPerSecond: summary.outputTokensPerSecond,
+    goodputRequestsPerSecond: summary.goodputRequestsPerSecond,
+    goodputShare: summary.goodputShare,
+    source,
+  });
   for (const summary of run.levels) {
     seen.add(`${summary.modelIndex}/${summary.levelIndex}`);
-    figures.push({
-      model: modelName(summary.modelIndex),
-      modelIndex: summary.modelIndex,
-      levelIndex: summary.levelIndex,
-      level: summary.level,
-      requests: summary.requests,
-      errors: summary.errors,
-      ttftMs: summary.ttftMs,
-      tpotMs: summary.tpotMs,
-      e2eMs: summary.e2eMs,
-      decodeTokensPerSecondP50: decodeP50(summary.modelIndex, summary.levelIndex),
-      outputTokensPerSecond: summary.outputTokensPerSecond,
-      goodputRequestsPerSecond: summary.goodputRequestsPerSecond,
-      goodputShare: summary.goodputShare,
-      source: 'summary',
-    });
+    figures.push(fromSummary(summary, 'summary'));
   }
   const pairs = new Map<string, { modelIndex: number; levelIndex: number }>();
   for (const request of run.requests) {
@@ -104,38 +109,20 @@ export function levelFigures(run: BenchRun): LevelFigures[] {
     if (!request.warmup && !seen.has(key) && !pairs.has(key))
       pairs.set(key, { modelIndex: request.modelIndex, levelIndex: request.levelIndex });
   }
+  // A run that stopped before writing its summaries: the runner's own summary of its requests.
   for (const { modelIndex, levelIndex } of pairs.values()) {
     const level = run.settings.levels[levelIndex];
     if (level === undefined) continue;
-    const requests = measuredRequests(run, modelIndex, levelIndex);
-    const succeeded = requests.filter((request) => request.errorCause === undefined);
-    const values = (metric: DiffMetric) => measuredValues(run, modelIndex, levelIndex, metric);
-    const start = Math.min(...requests.map((request) => request.issuedAtMs));
-    const end = Math.max(
-      ...succeeded.map((request) => request.issuedAtMs + request.queueMs + (request.e2eMs ?? 0)),
-    );
-    const windowMs = succeeded.length > 0 ? end - start : 0;
-    const perSecond = (count: number) => (windowMs > 0 ? (count * 1000) / windowMs : undefined);
-    const judged = succeeded.filter((request) => request.meetsSlo !== undefined);
-    const good = judged.filter((request) => request.meetsSlo === true).length;
-    figures.push({
-      model: modelName(modelIndex),
+    const summary = summarizeLevel({
       modelIndex,
       levelIndex,
       level,
-      requests: requests.length,
-      errors: requests.length - succeeded.length,
-      ttftMs: summarize(values('ttftMs')),
-      tpotMs: summarize(values('tpotMs')),
-      e2eMs: summarize(values('e2eMs')),
-      decodeTokensPerSecondP50: decodeP50(modelIndex, levelIndex),
-      outputTokensPerSecond: perSecond(
-        succeeded.reduce((sum, request) => sum + request.outputTokens, 0),
-      ),
-      goodputRequestsPerSecond: judged.length > 0 ? perSecond(good) : undefined,
-      goodputShare: judged.length > 0 ? good / requests.length : undefined,
-      source: 'requests',
+      requests: run.requests,
+      slo: run.settings.slo,
+      bytesPerToken: undefined,
+      bandwidthBytesPerSecond: undefined,
     });
+    figures.push(fromSummary(summary, 'requests'));
   }
   return figures.sort((a, b) => a.modelIndex - b.modelIndex || a.levelIndex - b.levelIndex);
 }

@@ -43,8 +43,4 @@ export function dim(terminal: Terminal, text: string): string {
     : text;
 }
 
-/** What every output of a demo model says about it. */
-export function demoNote(models = 1): string {
-  const [have, its] = models === 1 ? ['has', 'its'] : ['have', 'their'];
-  return `${have} random weights: ${its} text is noise, but ${its} speed and memory are real. For a real model: 'tandem models pull phi-4-mini', or a server such as foundry:phi-4-mini or ollama:phi4-mini.`;
-}
+export { demoNote } from '../models/demo/demo-note.js';

@@ -1,4 +1,6 @@
 /** Number and label formatting shared by the Markdown and HTML reports. */
+
+import { demoNote } from '../../models/demo/demo-note.js';
 import type { BenchComparison, BenchRun, LoadLevel } from '../types.js';
 
 /** What a report shows where there is no value. */
@@ -58,8 +60,7 @@ export function modelName(run: BenchRun, modelIndex: number): string {
 
 /** The note every report carries about demo models. */
 export function demoModelNote(references: readonly string[]): string {
-  const [have, its] = references.length === 1 ? ['has', 'its'] : ['have', 'their'];
-  return `${references.join(' and ')} ${have} random weights: ${its} text is noise, but ${its} speed and memory are real. For a real model: 'tandem models pull phi-4-mini', or a server such as foundry:phi-4-mini or ollama:phi4-mini.`;
+  return `${references.join(' and ')} ${demoNote(references.length)}`;
 }
 
 /** Several closed-loop levels: a concurrency sweep worth charting against concurrency. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { FinishPart, FinishReason, ServerTimings, StreamPart, Usage } from '../spec.js';
+import { ContentChunkTemplate } from './content-chunk-template.js';
 
 const count = z.number().nullish().catch(undefined);
 const text = z.string().nullish().catch(undefined);
@@ -77,11 +78,70 @@ export type AcceptResult =
   /** The payload is an in-band error (`{"error": {...}}`). */
   | { kind: 'error'; error: unknown };
 
+interface CommonChunk {
+  content: string | undefined;
+  finishReason: string | undefined;
+  model: string | undefined;
+}
+
+/**
+ * The shape of nearly every streamed chunk, read without the schema (it costs more than the
+ * rest of the per-token path at 100 000 tokens/s): one choice whose delta has at most
+ * `role` and a string `content`, no usage, timings or error. Gives exactly what the schema
+ * path gives; anything else returns undefined and goes through the schema.
+ */
+function readCommonChunk(payload: unknown): CommonChunk | undefined {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return;
+  const chunk = payload as Record<string, unknown>;
+  if (chunk.error !== undefined && chunk.error !== null) return;
+  if (chunk.usage !== undefined && chunk.usage !== null) return;
+  if (chunk.timings !== undefined && chunk.timings !== null) return;
+  const choices = chunk.choices;
+  if (!Array.isArray(choices) || choices.length !== 1) return;
+  const choice: unknown = choices[0];
+  if (typeof choice !== 'object' || choice === null || Array.isArray(choice)) return;
+  const { index, delta, message, finish_reason: finishReason } = choice as Record<string, unknown>;
+  if (index !== undefined && index !== null && typeof index !== 'number') return;
+  if (message !== undefined && message !== null) return;
+  if (finishReason !== undefined && finishReason !== null && typeof finishReason !== 'string') {
+    return;
+  }
+  let content: string | undefined;
+  if (delta !== undefined && delta !== null) {
+    if (typeof delta !== 'object' || Array.isArray(delta)) return;
+    for (const key in delta) {
+      if (key !== 'content' && key !== 'role') return;
+    }
+    const value = (delta as Record<string, unknown>).content;
+    if (typeof value === 'string') content = value;
+    else if (value !== undefined && value !== null) return;
+  }
+  const model = chunk.model;
+  return {
+    content,
+    finishReason: typeof finishReason === 'string' ? finishReason : undefined,
+    model: typeof model === 'string' && model !== '' ? model : undefined,
+  };
+}
+
+/** The content of a chunk that only carries content (no finish reason), else undefined. */
+function plainContentOf(payload: unknown): string | undefined {
+  const common = readCommonChunk(payload);
+  return common === undefined || common.finishReason !== undefined ? undefined : common.content;
+}
+
+function contentParts(content: string | undefined, arrivedAtMs: number): StreamPart[] {
+  return content === undefined || content === ''
+    ? []
+    : [{ type: 'text-delta', text: content, arrivedAtMs }];
+}
+
 /**
  * Collects what a chat completion says across its chunks: deltas become parts at once;
  * the finish reason, usage, timings and model id are kept for the final `finish` part.
  */
 export class ChatCompletionAccumulator {
+  readonly #template = new ContentChunkTemplate();
   #finishReason: FinishReason | undefined;
   #usage: Usage | undefined;
   #timings: ServerTimings | undefined;
@@ -91,10 +151,34 @@ export class ChatCompletionAccumulator {
     return this.#finishReason !== undefined;
   }
 
+  /**
+   * Takes one event's data: the text of a chunk. Undefined when it is not JSON. A chunk that
+   * is the previous one with another content string skips JSON.parse (content-chunk-template.ts).
+   */
+  acceptData(data: string, arrivedAtMs: number): AcceptResult | undefined {
+    const content = this.#template.match(data);
+    if (content !== undefined) return { kind: 'parts', parts: contentParts(content, arrivedAtMs) };
+    let payload: unknown;
+    try {
+      payload = JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+    const plain = plainContentOf(payload);
+    if (plain !== undefined && plain !== '') this.#template.learn(data, plain, plainContentOf);
+    return this.accept(payload, arrivedAtMs);
+  }
+
   /** Takes one parsed JSON payload; `arrivedAtMs` is stamped on each part it produces. */
   accept(payload: unknown, arrivedAtMs: number): AcceptResult {
-    const fast = this.#acceptCommonChunk(payload, arrivedAtMs);
-    if (fast !== undefined) return fast;
+    const common = readCommonChunk(payload);
+    if (common !== undefined) {
+      if (common.model !== undefined) this.#responseModelId ??= common.model;
+      if (common.finishReason !== undefined) {
+        this.#finishReason = mapFinishReason(common.finishReason);
+      }
+      return { kind: 'parts', parts: contentParts(common.content, arrivedAtMs) };
+    }
     const parsed = chatCompletionPayloadSchema.safeParse(payload);
     if (!parsed.success) {
       return { kind: 'error', error: new Error('the event is not a chat completion chunk') };
@@ -150,53 +234,6 @@ export class ChatCompletionAccumulator {
     if (choice.finish_reason !== undefined && choice.finish_reason !== null) {
       this.#finishReason = mapFinishReason(choice.finish_reason);
     }
-    return { kind: 'parts', parts };
-  }
-
-  /**
-   * The shape of nearly every streamed chunk, read without the schema (it costs more than the
-   * rest of the per-token path at 100 000 tokens/s): one choice whose delta has at most
-   * `role` and a string `content`, no usage, timings or error. Gives exactly what the schema
-   * path gives; anything else returns undefined and goes through the schema.
-   */
-  #acceptCommonChunk(payload: unknown, arrivedAtMs: number): AcceptResult | undefined {
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return;
-    const chunk = payload as Record<string, unknown>;
-    if (chunk.error !== undefined && chunk.error !== null) return;
-    if (chunk.usage !== undefined && chunk.usage !== null) return;
-    if (chunk.timings !== undefined && chunk.timings !== null) return;
-    const choices = chunk.choices;
-    if (!Array.isArray(choices) || choices.length !== 1) return;
-    const choice: unknown = choices[0];
-    if (typeof choice !== 'object' || choice === null || Array.isArray(choice)) return;
-    const {
-      index,
-      delta,
-      message,
-      finish_reason: finishReason,
-    } = choice as Record<string, unknown>;
-    if (index !== undefined && index !== null && typeof index !== 'number') return;
-    if (message !== undefined && message !== null) return;
-    if (finishReason !== undefined && finishReason !== null && typeof finishReason !== 'string') {
-      return;
-    }
-    let content: string | undefined;
-    if (delta !== undefined && delta !== null) {
-      if (typeof delta !== 'object' || Array.isArray(delta)) return;
-      for (const key in delta) {
-        if (key !== 'content' && key !== 'role') return;
-      }
-      const value = (delta as Record<string, unknown>).content;
-      if (typeof value === 'string') content = value;
-      else if (value !== undefined && value !== null) return;
-    }
-    const model = chunk.model;
-    if (typeof model === 'string' && model !== '') this.#responseModelId ??= model;
-    const parts: StreamPart[] = [];
-    if (content !== undefined && content !== '') {
-      parts.push({ type: 'text-delta', text: content, arrivedAtMs });
-    }
-    if (typeof finishReason === 'string') this.#finishReason = mapFinishReason(finishReason);
     return { kind: 'parts', parts };
   }
 

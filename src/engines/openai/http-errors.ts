@@ -95,6 +95,7 @@ const closedCodes = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
   'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 const connectTimeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
@@ -145,6 +146,7 @@ export function describeNetworkCode(code: string | undefined): string {
     case 'ECONNRESET':
       return 'connection reset';
     case 'UND_ERR_SOCKET':
+    case 'ERR_STREAM_PREMATURE_CLOSE':
       return 'connection closed';
     case undefined:
       return 'network error';

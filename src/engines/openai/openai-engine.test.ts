@@ -733,6 +733,22 @@ describe('createOpenAIEngine: model alias resolution', () => {
 });
 
 describe('createOpenAIEngine: options', () => {
+  it('sends through an injected fetch instead of its own HTTP client', async () => {
+    const server = await serve([basicScript]);
+    const urls: string[] = [];
+    const countingFetch: typeof fetch = (input, init) => {
+      urls.push(String(input));
+      return fetch(input, init);
+    };
+    const { parts, error } = await collect(
+      engineFor(server, { fetch: countingFetch }).stream(prompt),
+    );
+    expect(error).toBeUndefined();
+    expect(texts(parts)).toEqual(['Hel', 'lo']);
+    expect(finishOf(parts)).toMatchObject({ finishReason: 'stop', usage: { outputTokens: 2 } });
+    expect(urls).toEqual([`${server.baseUrl}/models`, `${server.baseUrl}/chat/completions`]);
+  });
+
   it('supports non-streaming requests (BENCH_STREAM=0)', async () => {
     const server = await serve([
       [

@@ -4,11 +4,14 @@
  * turns the chunks into stream parts, each stamped `arrivedAtMs` with the injected clock
  * the moment its bytes arrived, before parsing.
  *
+ * Requests go through tandem's own HTTP/1.1 client (http-client.ts), or through `fetch` when
+ * one is injected. t0 (the `request-start` part) is taken just before the request's bytes
+ * are written, after its connection is established.
+ *
  * What each timeout measures:
- * - connectTimeoutMs: establishing one TCP connection to the server's host and port, probed
- *   once by load() (fetch does not report when its own connection is made). A request's own
- *   connection is bounded by the fetch implementation (undici: 10 s); when that fires it is
- *   reported as TimeoutError('connect') too.
+ * - connectTimeoutMs: establishing a TCP (and TLS) connection: probed once by load(), and
+ *   for every new connection a request opens (with an injected fetch, its own limit applies:
+ *   undici's is 10 s); either is reported as TimeoutError('connect').
  * - firstByteTimeoutMs: from just before the request is sent until the first byte of the
  *   response body (headers included): connection, queueing, model load, prompt processing.
  * - idleTimeoutMs: while the engine waits for more bytes after the first; any bytes (a
@@ -35,6 +38,14 @@ import type {
 } from '../spec.js';
 import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
 import { type ConnectProbe, ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
+import { createFetchHttpClient, raceAbort } from './fetch-http-client.js';
+import {
+  createHttpClient,
+  type HttpBodyChunk,
+  type HttpClient,
+  type HttpExchange,
+  type HttpResponse,
+} from './http-client.js';
 import {
   classifyNetworkError,
   describeNetworkCode,
@@ -74,6 +85,7 @@ export interface OpenAIEngineOptions {
   includeUsage?: boolean;
   /** Resolve the model alias through GET {baseUrl}/models in load(). Default true. */
   resolveModelAlias?: boolean;
+  /** Send requests with this fetch instead of tandem's own HTTP/1.1 client. */
   fetch?: typeof fetch;
   /** Monotonic clock for `arrivedAtMs`. Default performance.now. */
   clock?: Clock;
@@ -112,7 +124,7 @@ export interface OpenAIEngine extends Engine {
 
 /** undici's default TCP connect timeout, used by Node's fetch. */
 const fetchConnectTimeoutMs = 10_000;
-const maxErrorBodyBytes = 64 * 1024;
+const maxErrorBodyCharacters = 64 * 1024;
 
 const defaultSleep: Sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
@@ -138,29 +150,13 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-/** Resolves or rejects with the promise, or rejects with the signal's reason at abort. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
+/** An `event: error` event's data as an in-band error; undefined when it is not JSON. */
+function errorEventOf(data: string): { kind: 'error'; error: unknown } | undefined {
+  try {
+    return { kind: 'error', error: JSON.parse(data) };
+  } catch {
+    return undefined;
   }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
@@ -181,6 +177,9 @@ class AttemptWatch {
   #armed = false;
   #armedPhase: TimeoutPhase | undefined;
   #armedTimeoutMs = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimeoutMs = 0;
+  #idleWaitSinceMs: number | undefined;
   /** The promise race() waits on now and the function that rejects race()'s answer. */
   #racing: Promise<unknown> | undefined;
   #rejectRace: ((reason: unknown) => void) | undefined;
@@ -279,6 +278,46 @@ class AttemptWatch {
     this.#timer?.unref();
   }
 
+  /**
+   * The idle timeout, checked lazily: a stream waits once per token, and even refreshing a
+   * timer per wait is measurable at 100 000 tokens/s. One timer per attempt wakes up at most
+   * once per timeout and compares how long the current wait (if any) has lasted.
+   */
+  beginIdleWait(timeoutMs: number): void {
+    this.#idleWaitSinceMs = performance.now();
+    if (this.#idleTimer !== undefined && this.#idleTimeoutMs === timeoutMs) return;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimeoutMs = timeoutMs;
+    this.#scheduleIdleCheck(timeoutMs);
+  }
+
+  endIdleWait(): void {
+    this.#idleWaitSinceMs = undefined;
+  }
+
+  #scheduleIdleCheck(delayMs: number): void {
+    this.#idleTimer = setTimeout(() => this.#checkIdle(), Math.max(1, Math.ceil(delayMs)));
+    // The socket keeps the process alive while a read is pending, not this timer.
+    this.#idleTimer.unref();
+  }
+
+  #checkIdle(): void {
+    this.#idleTimer = undefined;
+    const since = this.#idleWaitSinceMs;
+    const timeoutMs = this.#idleTimeoutMs;
+    if (since === undefined) {
+      this.#scheduleIdleCheck(timeoutMs);
+      return;
+    }
+    const waitedMs = performance.now() - since;
+    if (waitedMs < timeoutMs) {
+      this.#scheduleIdleCheck(timeoutMs - waitedMs);
+      return;
+    }
+    this.timedOut = { phase: 'idle', timeoutMs };
+    this.controller.abort(new Error('idle timeout'));
+  }
+
   #clearTimer(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -286,10 +325,14 @@ class AttemptWatch {
     this.#armedPhase = undefined;
   }
 
+  /** Ends the attempt: whatever it left in flight (a request whose answer nobody will read) is aborted. */
   dispose(): void {
     this.#clearTimer();
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     for (const unlink of this.#unlink) unlink();
     this.#unlink.length = 0;
+    if (!this.controller.signal.aborted) this.controller.abort(new AbortedError());
   }
 }
 
@@ -317,27 +360,25 @@ function isRetryableError(error: unknown): boolean {
   return error instanceof EndpointUnreachableError || error instanceof StreamInterruptedError;
 }
 
-async function readTextCapped(response: Response, signal: AbortSignal): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+async function readTextCapped(response: HttpResponse, signal: AbortSignal): Promise<string> {
+  let text = '';
   try {
-    while (total < maxErrorBodyBytes) {
-      const { done, value } = await raceAbort(reader.read(), signal);
-      if (done) break;
-      chunks.push(value);
-      total += value.byteLength;
+    while (text.length < maxErrorBodyCharacters) {
+      const chunk = await raceAbort(response.read(), signal);
+      if (chunk === undefined) break;
+      text += chunk.text;
     }
   } finally {
-    reader.cancel().catch(() => {});
+    response.cancel();
   }
-  return Buffer.concat(chunks).toString('utf8').slice(0, maxErrorBodyBytes);
+  return text.slice(0, maxErrorBodyCharacters);
 }
 
 class OpenAICompatibleEngine implements OpenAIEngine {
   readonly #options: OpenAIEngineOptions;
-  readonly #fetch: typeof fetch;
+  readonly #http: HttpClient;
+  /** The limit on a request's own TCP connection. */
+  readonly #requestConnectTimeoutMs: number;
   readonly #clock: Clock;
   readonly #wallClock: () => number;
   readonly #random: () => number;
@@ -374,7 +415,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       );
     }
     this.#options = options;
-    this.#fetch = options.fetch ?? globalThis.fetch;
     this.#clock = options.clock ?? (() => performance.now());
     this.#wallClock = options.wallClock ?? Date.now;
     this.#random = options.random ?? Math.random;
@@ -396,6 +436,16 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       options.firstByteTimeoutMs ?? 120_000,
     );
     this.#idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
+    if (options.fetch === undefined) {
+      this.#http = createHttpClient({
+        clock: this.#clock,
+        connectTimeoutMs: this.#connectTimeoutMs,
+      });
+      this.#requestConnectTimeoutMs = this.#connectTimeoutMs;
+    } else {
+      this.#http = createFetchHttpClient(options.fetch, this.#clock);
+      this.#requestConnectTimeoutMs = fetchConnectTimeoutMs;
+    }
     this.#streaming = options.stream ?? true;
     if (options.baseUrl !== undefined) {
       this.#baseUrl = this.#normalizeBaseUrl(options.baseUrl);
@@ -446,6 +496,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
 
   async dispose(): Promise<void> {
     this.#disposal.abort(new AbortedError('The engine was disposed.'));
+    this.#http.close();
   }
 
   stream(request: GenerateRequest): AsyncIterable<StreamPart> {
@@ -534,14 +585,19 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     watch.arm('first-byte', this.#firstByteTimeoutMs);
     try {
       const response = await raceAbort(
-        this.#fetch(url, { method: 'GET', headers: this.#headers(false), signal: watch.signal }),
+        this.#http.request({
+          method: 'GET',
+          url: new URL(url),
+          headers: this.#headers(false),
+          signal: watch.signal,
+        }).response,
         watch.signal,
       );
       const text = await readTextCapped(response, watch.signal);
       if (response.status === 401 || response.status === 403) {
         throw this.#apiCallError('GET', url, response, text);
       }
-      if (!response.ok) return undefined;
+      if (response.status < 200 || response.status > 299) return undefined;
       let payload: unknown;
       try {
         payload = JSON.parse(text);
@@ -603,12 +659,28 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     const url = `${baseUrl}/chat/completions`;
     const body = JSON.stringify(this.#requestBody(request));
     for (let attempt = 0; ; attempt++) {
-      // t0 of the measurement: just before this attempt's request is written.
-      yield { type: 'request-start', attempt: attempt + 1, arrivedAtMs: this.#clock() };
       const watch = new AttemptWatch([signal, this.#disposal.signal]);
       let failure: unknown;
       try {
-        yield* this.#attempt(url, body, watch);
+        const exchange = this.#send(url, body, watch);
+        let writtenAtMs: number;
+        try {
+          writtenAtMs = await watch.race(exchange.written);
+        } catch (error) {
+          throw this.#mapFailure(error, watch, url);
+        }
+        // t0 of the measurement: just before this attempt's request was written (after
+        // connecting, which counts as queue time).
+        yield { type: 'request-start', attempt: attempt + 1, arrivedAtMs: writtenAtMs };
+        const response = await this.#successfulResponse(exchange, watch, url);
+        try {
+          if (this.#streaming) yield* this.#readEventStream(response, watch, url);
+          else yield* this.#readWholeResponse(response, watch, url);
+        } finally {
+          watch.disarm();
+          response.cancel();
+          watch.controller.abort();
+        }
         return;
       } catch (error) {
         failure = error;
@@ -647,79 +719,79 @@ class OpenAICompatibleEngine implements OpenAIEngine {
 
   async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
     const watch = new AttemptWatch([signal, this.#disposal.signal]);
+    let stopped: boolean;
     try {
       await this.#sleep(ms, watch.signal);
+      stopped = watch.signal.aborted;
     } catch {
-      throw this.#abortedError();
+      stopped = true;
     } finally {
       watch.dispose();
     }
-    if (watch.signal.aborted) throw this.#abortedError();
+    if (stopped) throw this.#abortedError();
   }
 
-  async *#attempt(url: string, body: string, watch: AttemptWatch): AsyncGenerator<StreamPart> {
+  /** Sends one attempt of the request; the first-byte timer starts now. */
+  #send(url: string, body: string, watch: AttemptWatch): HttpExchange {
     watch.arm('first-byte', this.#firstByteTimeoutMs);
-    let response: Response;
+    return this.#http.request({
+      method: 'POST',
+      url: new URL(url),
+      headers: this.#headers(true),
+      body,
+      signal: watch.signal,
+    });
+  }
+
+  /** The response, once its head is in; an HTTP error status is thrown as ApiCallError. */
+  async #successfulResponse(
+    exchange: HttpExchange,
+    watch: AttemptWatch,
+    url: string,
+  ): Promise<HttpResponse> {
+    let response: HttpResponse;
     try {
-      response = await raceAbort(
-        this.#fetch(url, {
-          method: 'POST',
-          headers: this.#headers(true),
-          body,
-          signal: watch.signal,
-        }),
-        watch.signal,
-      );
+      response = await watch.race(exchange.response);
     } catch (error) {
       throw this.#mapFailure(error, watch, url);
     }
-    if (!response.ok) {
-      let text: string;
-      try {
-        text = await readTextCapped(response, watch.signal);
-      } catch (error) {
-        throw this.#mapFailure(error, watch, url);
-      }
-      throw this.#apiCallError('POST', url, response, text);
-    }
-    if (response.body === null) {
-      throw new StreamInterruptedError(
-        `${capitalize(this.#describeServer())} answered ${response.status} without a body.`,
-      );
-    }
-    const reader = response.body.getReader();
+    if (response.status >= 200 && response.status <= 299) return response;
+    let text: string;
     try {
-      if (this.#streaming) yield* this.#readEventStream(reader, watch, url);
-      else yield* this.#readWholeResponse(reader, watch, url);
-    } finally {
-      watch.disarm();
-      watch.controller.abort();
-      reader.cancel().catch(() => {});
+      text = await readTextCapped(response, watch.signal);
+    } catch (error) {
+      throw this.#mapFailure(error, watch, url);
     }
+    throw this.#apiCallError('POST', url, response, text);
   }
 
-  /** The next body chunk and the clock at its arrival; the phase timer runs only while waiting. */
+  /**
+   * The next body chunk (stamped on arrival by the client), or undefined at the end. The
+   * first read runs under the first-byte timer; later ones under the idle timeout, which
+   * counts only the time spent waiting here. An abort (a timeout, the caller, dispose())
+   * rejects the read: the HTTP client listens to the attempt's signal.
+   */
   async #read(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    response: HttpResponse,
     watch: AttemptWatch,
     url: string,
     isFirst: boolean,
-  ): Promise<{ value: Uint8Array | undefined; arrivedAtMs: number }> {
-    if (!isFirst) watch.arm('idle', this.#idleTimeoutMs);
-    let result: Awaited<ReturnType<typeof reader.read>>;
+  ): Promise<HttpBodyChunk | undefined> {
+    if (!isFirst) watch.beginIdleWait(this.#idleTimeoutMs);
+    let chunk: HttpBodyChunk | undefined;
     try {
-      result = await watch.race(reader.read());
+      chunk = await response.read();
     } catch (error) {
       throw this.#mapFailure(error, watch, url, true);
     }
-    const arrivedAtMs = this.#clock();
-    watch.disarm();
-    if (!result.done && result.value.byteLength > 0) watch.streamStarted = true;
-    return { value: result.done ? undefined : result.value, arrivedAtMs };
+    if (isFirst) watch.disarm();
+    else watch.endIdleWait();
+    if (chunk !== undefined && chunk.text.length > 0) watch.streamStarted = true;
+    return chunk;
   }
 
   async *#readEventStream(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    response: HttpResponse,
     watch: AttemptWatch,
     url: string,
   ): AsyncGenerator<StreamPart> {
@@ -727,9 +799,9 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     const accumulator = new ChatCompletionAccumulator();
     let isFirst = true;
     for (;;) {
-      let chunk: { value: Uint8Array | undefined; arrivedAtMs: number };
+      let chunk: HttpBodyChunk | undefined;
       try {
-        chunk = await this.#read(reader, watch, url, isFirst);
+        chunk = await this.#read(response, watch, url, isFirst);
       } catch (error) {
         if (error instanceof StreamInterruptedError) {
           throw this.#interrupted(parser.statistics.eventCount, error);
@@ -737,18 +809,19 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         throw error;
       }
       isFirst = false;
-      const { value, arrivedAtMs } = chunk;
+      const arrivedAtMs = chunk === undefined ? this.#clock() : chunk.arrivedAtMs;
       const events =
-        value === undefined ? parser.end(arrivedAtMs) : parser.push(value, arrivedAtMs);
+        chunk === undefined ? parser.end(arrivedAtMs) : parser.push(chunk.text, arrivedAtMs);
       for (const event of events) {
         if (event.data.trim() === '[DONE]') {
           yield accumulator.finishPart(event.arrivedAtMs);
           return;
         }
-        let payload: unknown;
-        try {
-          payload = JSON.parse(event.data);
-        } catch {
+        const accepted =
+          event.event === 'error'
+            ? errorEventOf(event.data)
+            : accumulator.acceptData(event.data, event.arrivedAtMs);
+        if (accepted === undefined) {
           yield* this.#inBandError(
             accumulator,
             new TandemError(
@@ -758,10 +831,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
           );
           return;
         }
-        const accepted =
-          event.event === 'error'
-            ? ({ kind: 'error', error: payload } as const)
-            : accumulator.accept(payload, event.arrivedAtMs);
         if (accepted.kind === 'error') {
           yield* this.#inBandError(
             accumulator,
@@ -774,7 +843,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         // extra async-from-sync iterator step.
         for (const part of accepted.parts) yield part;
       }
-      if (value === undefined) {
+      if (chunk === undefined) {
         if (accumulator.hasFinishReason) {
           yield accumulator.finishPart(arrivedAtMs);
           return;
@@ -785,18 +854,20 @@ class OpenAICompatibleEngine implements OpenAIEngine {
   }
 
   async *#readWholeResponse(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    response: HttpResponse,
     watch: AttemptWatch,
     url: string,
   ): AsyncGenerator<StreamPart> {
-    const chunks: Uint8Array[] = [];
-    let chunk = await this.#read(reader, watch, url, true);
-    while (chunk.value !== undefined) {
-      chunks.push(chunk.value);
-      chunk = await this.#read(reader, watch, url, false);
+    let text = '';
+    let arrivedAtMs: number | undefined;
+    let chunk = await this.#read(response, watch, url, true);
+    while (chunk !== undefined) {
+      text += chunk.text;
+      // The answer is complete when its last bytes arrived.
+      arrivedAtMs = chunk.arrivedAtMs;
+      chunk = await this.#read(response, watch, url, false);
     }
-    const arrivedAtMs = chunk.arrivedAtMs;
-    const text = Buffer.concat(chunks).toString('utf8');
+    arrivedAtMs ??= this.#clock();
     const accumulator = new ChatCompletionAccumulator();
     let payload: unknown;
     try {
@@ -843,7 +914,12 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     );
   }
 
-  #apiCallError(method: string, url: string, response: Response, text: string): ApiCallError {
+  #apiCallError(
+    method: string,
+    url: string,
+    response: Pick<HttpResponse, 'status' | 'statusText' | 'headers'>,
+    text: string,
+  ): ApiCallError {
     const retryAfterMs = parseRetryAfterMs(response.headers, this.#wallClock());
     const statusText = response.statusText === '' ? '' : ` ${response.statusText}`;
     return new ApiCallError(
@@ -905,7 +981,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     if (failure === 'connect-timeout') {
       return new TimeoutError(
         'connect',
-        fetchConnectTimeoutMs,
+        this.#requestConnectTimeoutMs,
         `${capitalize(this.#describeServer())} did not accept a TCP connection in time (connect timeout). ${this.#startHint()}`,
       );
     }

@@ -161,10 +161,10 @@ describe('SseParser', () => {
     expect(events.map((event) => event.arrivedAtMs)).toEqual([8, 17]);
   });
 
-  it('counts bytes', () => {
+  it('counts events and comments', () => {
     const parser = new SseParser();
-    parser.push(encoder.encode('data: é\n\n'), 0);
+    parser.push(encoder.encode(': ping\ndata: é\n\n'), 0);
     parser.push('data: é\n\n', 1);
-    expect(parser.statistics.byteCount).toBe(20);
+    expect(parser.statistics).toEqual({ eventCount: 2, commentCount: 1 });
   });
 });

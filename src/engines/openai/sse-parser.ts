@@ -28,8 +28,6 @@ export interface SseParserStatistics {
   eventCount: number;
   /** Comment lines (`: ping`) seen so far. */
   commentCount: number;
-  /** Bytes pushed so far. */
-  byteCount: number;
 }
 
 const lineFeed = 0x0a;
@@ -38,6 +36,8 @@ const carriageReturn = 0x0d;
 export class SseParser {
   /** BOM handling is done once in #consume, for strings and bytes alike. */
   readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** The streaming decoder holds no bytes of an unfinished code point. */
+  #decoderIsEmpty = true;
   #atStreamStart = true;
   #pending = '';
   /** The previous chunk ended in `\r`: a `\n` at the start of the next one belongs to it. */
@@ -49,7 +49,6 @@ export class SseParser {
   #retryMs: number | undefined;
   #eventCount = 0;
   #commentCount = 0;
-  #byteCount = 0;
   #ended = false;
 
   /** Comments seen so far (keep-alive pings) and events dispatched, for diagnostics. */
@@ -57,7 +56,6 @@ export class SseParser {
     return {
       eventCount: this.#eventCount,
       commentCount: this.#commentCount,
-      byteCount: this.#byteCount,
     };
   }
 
@@ -67,10 +65,17 @@ export class SseParser {
     let text: string;
     if (typeof chunk === 'string') {
       text = chunk;
-      this.#byteCount += Buffer.byteLength(chunk, 'utf8');
     } else {
-      text = this.#decoder.decode(chunk, { stream: true });
-      this.#byteCount += chunk.byteLength;
+      const length = chunk.byteLength;
+      if (this.#decoderIsEmpty && length > 0 && (chunk[length - 1] as number) < 0x80) {
+        // Ends in ASCII with nothing held back from before: no code point is split, so the
+        // one-shot decode gives what the streaming decoder would.
+        text = Buffer.from(chunk.buffer, chunk.byteOffset, length).toString('utf8');
+      } else {
+        text = this.#decoder.decode(chunk, { stream: true });
+        // An ASCII last byte completes (or invalidates) whatever came before it.
+        this.#decoderIsEmpty = length > 0 && (chunk[length - 1] as number) < 0x80;
+      }
     }
     return this.#consume(text, arrivedAtMs, false);
   }
@@ -99,6 +104,23 @@ export class SseParser {
       this.#skipLeadingLineFeed = false;
     }
     let lineStart = start;
+    if (text.indexOf('\r', start) === -1) {
+      // The usual case, `\n` only: find the line ends natively.
+      for (
+        let index = text.indexOf('\n', start);
+        index !== -1;
+        index = text.indexOf('\n', lineStart)
+      ) {
+        const line =
+          this.#pending === ''
+            ? text.slice(lineStart, index)
+            : this.#pending + text.slice(lineStart, index);
+        this.#pending = '';
+        this.#processLine(line, arrivedAtMs, events);
+        lineStart = index + 1;
+      }
+      return this.#finishConsume(text, lineStart, arrivedAtMs, isEnd, events);
+    }
     for (let index = start; index < text.length; index++) {
       const code = text.charCodeAt(index);
       if (code !== lineFeed && code !== carriageReturn) continue;
@@ -114,7 +136,17 @@ export class SseParser {
       }
       lineStart = index + 1;
     }
-    this.#pending += text.slice(lineStart);
+    return this.#finishConsume(text, lineStart, arrivedAtMs, isEnd, events);
+  }
+
+  #finishConsume(
+    text: string,
+    lineStart: number,
+    arrivedAtMs: number,
+    isEnd: boolean,
+    events: ServerSentEvent[],
+  ): ServerSentEvent[] {
+    if (lineStart < text.length) this.#pending += text.slice(lineStart);
     if (isEnd) {
       if (this.#pending.length > 0) {
         const line = this.#pending;

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createOpenAIEngine } from '../engines/openai/openai-engine.js';
 import { measureGeneration } from '../measure/generation-timing.js';
 import { percentiles } from '../measure/statistics.js';
-import { runClientBenchmark } from './client-benchmark.js';
+import { runBareReader } from './bare-reader.js';
+import { type AgreementFigures, figureAgreement, runClientBenchmark } from './client-benchmark.js';
 import { type SyntheticServer, startSyntheticServer } from './synthetic-server.js';
 
 let server: SyntheticServer | undefined;
@@ -184,5 +185,59 @@ describe('synthetic server', () => {
     expect(gapP50).toBeLessThan(3);
     expect(gapP99).toBeLessThan(25);
     expect(result.tokensPerSecond).toBeGreaterThan(0);
+    // Every token was counted once, on both sides.
+    expect(result.agreement.clientGapsMs).toHaveLength(result.agreement.serverGapsMs.length);
+    const [ttft, itl] = figureAgreement(result.agreement);
+    expect(ttft?.count).toBe(result.agreement.clientTtftMs.length);
+    expect(ttft?.serverP50Ms).toBeGreaterThanOrEqual(10);
+    expect(itl?.serverP50Ms).toBeGreaterThanOrEqual(4);
+    expect(Math.abs(itl?.p50DifferenceMs ?? Number.NaN)).toBeLessThan(3);
+  });
+
+  it('the bare reader counts every token the server sent in its window', async () => {
+    const local = await start({ ttftMs: 5, itlMs: 5 });
+    const result = await runBareReader(local.baseUrl, {
+      streams: 4,
+      warmupMs: 0,
+      durationMs: 400,
+      minTokens: 20,
+      maxTokens: 20,
+    });
+    // 4 streams × one token per 5 ms over 0.4 s, less TTFT and request turnarounds.
+    expect(result.tokensPerSecond).toBeGreaterThan(400);
+    expect(result.tokensPerSecond).toBeLessThanOrEqual(4 * 200 + 1);
+    expect(result.cpuMs.user + result.cpuMs.system).toBeGreaterThan(0);
+  });
+});
+
+describe('figureAgreement', () => {
+  const agreement = (client: number[], server: number[]): AgreementFigures => ({
+    firstTokenDelayMs: [],
+    gapDifferenceMs: [],
+    clientTtftMs: client,
+    serverTtftMs: server,
+    clientGapsMs: client.map((value) => value / 10),
+    serverGapsMs: server.map((value) => value / 10),
+    tokenCountMismatches: 0,
+    unmatched: 0,
+  });
+  const range = (from: number, count: number): number[] =>
+    Array.from({ length: count }, (_, index) => from + index);
+
+  it('compares the p50 and p99 the client reports with the server truth', () => {
+    const [ttft, itl] = figureAgreement(agreement(range(20.5, 101), range(20, 101)));
+    expect(ttft).toMatchObject({ name: 'TTFT', count: 101, clientP50Ms: 70.5, serverP50Ms: 70 });
+    expect(ttft?.p50DifferenceMs).toBeCloseTo(0.5);
+    expect(ttft?.p99DifferenceMs).toBeCloseTo(0.5);
+    expect(ttft?.met).toBe(true);
+    expect(itl?.met).toBe(true);
+  });
+
+  it('fails a p50 more than 1 ms off, or a p99 more than 5 ms off', () => {
+    expect(figureAgreement(agreement(range(21.5, 101), range(20, 101)))[0]?.met).toBe(false);
+    const tail = range(20, 101);
+    tail[100] = 200;
+    tail[99] = 200;
+    expect(figureAgreement(agreement(tail, range(20, 101)))[0]?.met).toBe(false);
   });
 });

@@ -40,7 +40,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -140,6 +140,7 @@ const words = [
 interface ActiveStream {
   record: SyntheticRequestRecord;
   response: ServerResponse;
+  socket: Socket;
   /** Schedule of token 0, epoch ms. */
   firstDueMs: number;
   itlMs: number;
@@ -259,10 +260,12 @@ export async function startSyntheticServer(
     const content = index === 0 ? `${record.requestId} ` : (words[index % words.length] as string);
     const delta =
       index === 0 ? `{"role":"assistant","content":"${content}"}` : `{"content":"${content}"}`;
+    const event = `data: {${stream.prefix}"choices":[{"index":0,"delta":${delta},"finish_reason":null}]}\n\n`;
     const sentAt = sharedClockMs();
-    stream.response.write(
-      `data: {${stream.prefix}"choices":[{"index":0,"delta":${delta},"finish_reason":null}]}\n\n`,
-    );
+    // One chunk of the chunked body, written to the socket in one call (ServerResponse.write
+    // would cost a writev of three buffers and its own bookkeeping per token). The headers
+    // went out with flushHeaders(), and response.end() writes the last chunk after these.
+    stream.socket.write(`${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`);
     if (recordSendTimes) record.sendTimesMs[index] = sentAt;
     record.tokensSent = index + 1;
     statistics.tokensSent++;
@@ -317,9 +320,11 @@ export async function startSyntheticServer(
     if (immediate !== undefined) return;
     timer = undefined;
     const wait = nextDue - sharedClockMs();
-    // Timers are only good to about a millisecond: sleep most of the way, then poll.
-    if (wait <= 1.5) immediate = setImmediate(tick);
-    else timer = setTimeout(tick, Math.floor(wait - 1));
+    // Never poll: a spinning server takes the CPU the client it measures needs (two cores
+    // in all on the reference VM). Timers are good to about a millisecond, so a token may go
+    // out up to ~1 ms late; its send time is recorded, and the truth is what was sent when.
+    if (wait <= 0) immediate = setImmediate(tick);
+    else timer = setTimeout(tick, Math.max(1, Math.round(wait)));
   }
 
   function wake(): void {
@@ -409,9 +414,17 @@ export async function startSyntheticServer(
       connection: 'keep-alive',
     });
     response.flushHeaders();
+    const socket = response.socket;
+    if (socket === null || response.writableLength > 0) {
+      // Gone already, or the headers are still queued (a pipelined request): not streamed.
+      record.outcome = 'client-closed';
+      response.destroy();
+      return;
+    }
     const stream: ActiveStream = {
       record,
       response,
+      socket,
       firstDueMs: receivedAtMs + ttftMs,
       itlMs,
       stallAfterTokens: script.stallAfterTokens ?? Number.POSITIVE_INFINITY,

@@ -24,7 +24,33 @@ export interface GenerateRequest {
    * (benchmarks). Engines that cannot honour it ignore it; results count short outputs.
    */
   ignoreEos?: boolean;
+  /**
+   * Constrain the answer to JSON (any object, or one matching a JSON schema). The llama
+   * engine enforces it with a grammar; server engines pass it on as `response_format`.
+   */
+  responseFormat?: ResponseFormat;
   signal?: AbortSignal;
+}
+
+export type ResponseFormat =
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      name: string;
+      schema: Readonly<Record<string, unknown>>;
+      strict?: boolean;
+    };
+
+export interface EmbedRequest {
+  inputs: readonly string[];
+  signal?: AbortSignal;
+}
+
+export interface EmbedResult {
+  /** One vector per input, in order. */
+  embeddings: number[][];
+  /** Tokens read, by the model's tokenizer or the server's usage; undefined when unknown. */
+  promptTokens: number | undefined;
 }
 
 export type FinishReason =
@@ -159,6 +185,8 @@ export interface Engine {
   stream(request: GenerateRequest): AsyncIterable<StreamPart>;
   /** Tokens in a text by the model's own tokenizer, where the engine has one. */
   countTokens?(text: string): Promise<number>;
+  /** Embedding vectors for texts, where the engine can make them. Loads the model first. */
+  embed?(request: EmbedRequest): Promise<EmbedResult>;
   dispose(): Promise<void>;
 }
 

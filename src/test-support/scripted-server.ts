@@ -1,7 +1,7 @@
 /**
  * A real HTTP server on 127.0.0.1 that plays scripted OpenAI-compatible answers, for tests
  * and benchmarks of HTTP engines. Each POST {basePath}/chat/completions takes the next
- * script: a list of steps (SSE chunks after a delay, raw bytes, pings, usage, [DONE],
+ * script (and each POST {basePath}/embeddings the next embeddings script, when some are given): a list of steps (SSE chunks after a delay, raw bytes, pings, usage, [DONE],
  * stalls, a destroyed socket, an HTTP error answer). The server records when it sent each
  * step with its clock (performance.now() by default): run it in the client's process and
  * the client's arrival stamps can be compared with the server's send times.
@@ -83,6 +83,14 @@ export interface RecordedRequest {
 export interface ScriptedServerOptions {
   /** Scripts for successive chat requests, or a function choosing one per request. */
   chatScripts?: readonly ChatScript[] | ((request: RecordedRequest, index: number) => ChatScript);
+  /**
+   * Scripts for successive POST {basePath}/embeddings requests (usually one `respond` step),
+   * or a function choosing one per request. Undefined (and none enqueued): that route
+   * answers 404.
+   */
+  embeddingScripts?:
+    | readonly ChatScript[]
+    | ((request: RecordedRequest, index: number) => ChatScript);
   /** Ids served at GET {basePath}/models; undefined: that route answers 404. */
   models?: readonly string[];
   /** The `model` field of chunks; default: the requested model. */
@@ -99,10 +107,14 @@ export interface ScriptedServer {
   readonly port: number;
   /** Chat completion requests, in order of arrival. */
   readonly requests: readonly RecordedRequest[];
+  /** Embeddings requests, in order of arrival. */
+  readonly embeddingRequests: readonly RecordedRequest[];
   /** How many times GET /models was asked. */
   readonly modelsRequestCount: number;
   /** Adds scripts for the next chat requests (when chatScripts is a list). */
   enqueue(...scripts: ChatScript[]): void;
+  /** Adds scripts for the next embeddings requests (when embeddingScripts is not a function). */
+  enqueueEmbeddings(...scripts: ChatScript[]): void;
   setModels(models: readonly string[] | undefined): void;
   close(): Promise<void>;
 }
@@ -160,6 +172,13 @@ export async function startScriptedServer(
   let models = options.models;
   let modelsRequestCount = 0;
   const requests: RecordedRequest[] = [];
+  const embeddingQueue: ChatScript[] = Array.isArray(options.embeddingScripts)
+    ? [...options.embeddingScripts]
+    : [];
+  const chooseEmbeddingScript =
+    typeof options.embeddingScripts === 'function' ? options.embeddingScripts : undefined;
+  let servesEmbeddings = options.embeddingScripts !== undefined;
+  const embeddingRequests: RecordedRequest[] = [];
 
   const playScript = async (
     script: ChatScript,
@@ -314,6 +333,31 @@ export async function startScriptedServer(
       );
       return;
     }
+    if (request.method === 'POST' && path === `${basePath}/embeddings` && servesEmbeddings) {
+      const record: RecordedRequest = {
+        method: request.method,
+        path,
+        headers: request.headers,
+        body,
+        receivedAtMs,
+        steps: [],
+        finishedAtMs: undefined,
+        clientClosedEarly: false,
+      };
+      embeddingRequests.push(record);
+      const script = chooseEmbeddingScript
+        ? chooseEmbeddingScript(record, embeddingRequests.length - 1)
+        : embeddingQueue.shift();
+      if (script === undefined) {
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({ error: { message: 'scripted server: no embeddings script left' } }),
+        );
+        return;
+      }
+      await playScript(script, record, response, 'scripted-model');
+      return;
+    }
     if (request.method === 'POST' && path === `${basePath}/chat/completions`) {
       const record: RecordedRequest = {
         method: request.method,
@@ -364,11 +408,16 @@ export async function startScriptedServer(
     origin,
     port,
     requests,
+    embeddingRequests,
     get modelsRequestCount() {
       return modelsRequestCount;
     },
     enqueue(...scripts) {
       queue.push(...scripts);
+    },
+    enqueueEmbeddings(...scripts) {
+      servesEmbeddings = true;
+      embeddingQueue.push(...scripts);
     },
     setModels(next) {
       models = next;

@@ -1,7 +1,8 @@
 import { getLlamaGpuTypes } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../errors.js';
+import { AbortedError, InvalidArgumentError } from '../../errors.js';
 import { measureGeneration } from '../../measure/generation-timing.js';
+import { metadataNumber, metadataString, readGgufHeader } from '../../models/gguf/reader.js';
 import { demoModelPathForTests } from '../../test-support/demo-models.js';
 import type { StreamPart } from '../spec.js';
 import { LlamaEngine } from './llama-engine.js';
@@ -193,5 +194,155 @@ describe.each([
     await expect(
       collect(engine.stream({ messages: [{ role: 'user', content: tooLong }], maxTokens: 4 })),
     ).rejects.toThrow(/context holds 2048/);
+  });
+});
+
+describe('llama engine: JSON answers and embeddings (demo-slm)', () => {
+  let engine: LlamaEngine;
+  let modelPath: string;
+
+  beforeAll(async () => {
+    modelPath = await demoModelPathForTests('demo-slm');
+    engine = new LlamaEngine({
+      reference: 'demo-slm',
+      model: 'demo-slm',
+      modelPath,
+      threads: 1,
+      gpu: 'cpu',
+      isDemo: true,
+    });
+    await engine.load();
+  });
+
+  afterAll(async () => {
+    await engine.dispose();
+  });
+
+  const schema = {
+    type: 'object',
+    properties: { a: { type: 'integer' } },
+    required: ['a'],
+    additionalProperties: false,
+  };
+
+  it('json_object: the answer is JSON (or, when cut off, starts like it)', async () => {
+    const finishes: string[] = [];
+    for (const sampling of [{ temperature: 0 }, { temperature: 1, seed: 1 }]) {
+      const result = await measureGeneration(
+        engine.stream({
+          messages: prompt,
+          maxTokens: 64,
+          ...sampling,
+          responseFormat: { type: 'json_object' },
+        }),
+      );
+      expect(result.text).toMatch(/^\s*\{/);
+      expect(['stop', 'length']).toContain(result.finishReason);
+      if (result.finishReason === 'stop') {
+        const parsed: unknown = JSON.parse(result.text);
+        expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)).toBe(true);
+      } else {
+        expect(result.outputTokens).toBe(64);
+      }
+      finishes.push(result.finishReason);
+    }
+    // The random-weight model ends the object at once with this seed: the end token, which
+    // the grammar allows only once the JSON is complete, is seen as 'stop'.
+    expect(finishes).toContain('stop');
+  });
+
+  it('json_schema: the answer matches the schema and ends at the grammar’s end', async () => {
+    const run = () =>
+      measureGeneration(
+        engine.stream({
+          messages: prompt,
+          maxTokens: 200,
+          temperature: 0,
+          responseFormat: { type: 'json_schema', name: 'with_a', schema },
+        }),
+      );
+    const result = await run();
+    expect(result.text).toMatch(/^\{\s*"a"\s*:/);
+    // The grammar allows at most ~60 characters, so 200 tokens always reach its end.
+    expect(result.finishReason).toBe('stop');
+    const parsed = JSON.parse(result.text) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(['a']);
+    expect(Number.isInteger(parsed.a)).toBe(true);
+    // node-llama-cpp's schema grammars end with "\n\n\n\n" (a stop trigger): not shown.
+    expect(result.text).toBe(result.text.trim());
+    // The grammar is cached; a second request gives the same greedy answer.
+    expect((await run()).text).toBe(result.text);
+  });
+
+  it('json_schema with ignoreEos still ends when the grammar does', async () => {
+    const result = await measureGeneration(
+      engine.stream({
+        messages: prompt,
+        maxTokens: 200,
+        temperature: 0,
+        ignoreEos: true,
+        responseFormat: { type: 'json_schema', name: 'with_a', schema },
+      }),
+    );
+    expect(result.finishReason).toBe('stop');
+    expect(JSON.parse(result.text)).toEqual({ a: expect.any(Number) });
+  });
+
+  it('refuses a schema the grammar cannot enforce, naming what', async () => {
+    const request = (unsupported: Record<string, unknown>) =>
+      collect(
+        engine.stream({
+          messages: prompt,
+          maxTokens: 4,
+          responseFormat: { type: 'json_schema', name: 'bad', schema: unsupported },
+        }),
+      );
+    await expect(
+      request({ type: 'object', properties: { email: { type: 'string', pattern: '@' } } }),
+    ).rejects.toThrow(
+      new InvalidArgumentError(
+        "The JSON schema 'bad' uses 'pattern' at #/properties/email, which the llama engine cannot enforce: simplify the schema.",
+      ),
+    );
+    await expect(request({ properties: {} })).rejects.toThrow(/a schema without a type/);
+    await expect(request({ $ref: '#/$defs/missing' })).rejects.toThrow(
+      /'\$ref' to the missing definition 'missing' at the root/,
+    );
+  });
+
+  it('embeds texts: one vector of the model’s embedding length per input', async () => {
+    const header = await readGgufHeader(modelPath);
+    const architecture = metadataString(header.metadata.get('general.architecture'));
+    const embeddingLength = metadataNumber(header.metadata.get(`${architecture}.embedding_length`));
+    expect(embeddingLength).toBeGreaterThan(0);
+    const result = await engine.embed({ inputs: ['local inference', 'a second text'] });
+    expect(result.embeddings).toHaveLength(2);
+    for (const vector of result.embeddings) {
+      expect(vector).toHaveLength(embeddingLength as number);
+      expect(vector.every((value) => typeof value === 'number' && Number.isFinite(value))).toBe(
+        true,
+      );
+    }
+    expect(result.embeddings[0]).not.toEqual(result.embeddings[1]);
+    expect(result.promptTokens).toBe(
+      (await engine.countTokens('local inference')) + (await engine.countTokens('a second text')),
+    );
+    expect(result.promptTokens).toBeGreaterThan(0);
+    const again = await engine.embed({ inputs: ['local inference', 'local inference'] });
+    expect(again.embeddings[0]).toEqual(result.embeddings[0]);
+    expect(again.embeddings[1]).toEqual(result.embeddings[0]);
+  });
+
+  it('refuses inputs it cannot embed and stops between inputs on abort', async () => {
+    await expect(engine.embed({ inputs: ['word '.repeat(5000)] })).rejects.toThrow(
+      /Input 1 has \d+ tokens but demo-slm's embedding context holds 2048/,
+    );
+    await expect(engine.embed({ inputs: ['fine', ''] })).rejects.toThrow(InvalidArgumentError);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(engine.embed({ inputs: ['a'], signal: controller.signal })).rejects.toThrow(
+      AbortedError,
+    );
+    expect(await engine.embed({ inputs: [] })).toEqual({ embeddings: [], promptTokens: 0 });
   });
 });

@@ -1,24 +1,36 @@
 import type {
   ChatHistoryItem,
   ChatWrapper,
+  GbnfJsonSchema,
   LlamaContext,
   LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
   LlamaModel,
   Token,
 } from 'node-llama-cpp';
-import { resolveChatWrapper, TokenBias } from 'node-llama-cpp';
+import {
+  isLlamaText,
+  LlamaGrammarEvaluationState,
+  resolveChatWrapper,
+  TokenBias,
+} from 'node-llama-cpp';
 import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../../errors.js';
 import { validateGgufForLlama } from '../../models/gguf/validate.js';
 import type {
   ChatMessage,
+  EmbedRequest,
+  EmbedResult,
   Engine,
   EngineInfo,
   FinishReason,
   GenerateRequest,
   LoadOptions,
+  ResponseFormat,
   StreamPart,
 } from '../spec.js';
 import { StopSequenceMatcher } from '../stop-sequences.js';
+import { grammarJsonSchema, UnsupportedJsonSchemaError } from './json-schema-grammar.js';
 import {
   acquireModel,
   describeGpu,
@@ -85,6 +97,10 @@ export class LlamaEngine implements Engine {
   #idle: (() => void) | undefined;
   #chatWrapper: ChatWrapper | undefined;
   #disposed = false;
+  /** Grammars for response formats, by schema JSON (`json` for any object); built once. */
+  readonly #grammars = new Map<string, Promise<LlamaGrammar>>();
+  /** The embedding context (a second llama.cpp context), created by the first embed(). */
+  #embedding: Promise<LlamaEmbeddingContext> | undefined;
 
   constructor(options: LlamaEngineOptions) {
     this.#options = options;
@@ -177,14 +193,53 @@ export class LlamaEngine implements Engine {
 
   async *#generate(request: GenerateRequest): AsyncGenerator<StreamPart> {
     validateRequest(request);
+    // Before loading: a schema the grammar cannot enforce is refused at once.
+    const grammar =
+      request.responseFormat === undefined
+        ? undefined
+        : await this.#grammarFor(request.responseFormat);
     await this.load(request.signal === undefined ? {} : { signal: request.signal });
     const sequence = await this.#acquireSequence(request.signal);
     try {
       // t0: loaded, a sequence is ours, the prompt is about to be rendered and evaluated.
       yield { type: 'request-start', attempt: 1 };
-      yield* this.#generateOnSequence(request, sequence);
+      yield* this.#generateOnSequence(request, sequence, grammar);
     } finally {
       this.#releaseSequence(sequence);
+    }
+  }
+
+  /** The grammar for a response format, built once per schema (by its JSON text). */
+  #grammarFor(format: ResponseFormat): Promise<LlamaGrammar> {
+    const key = format.type === 'json_object' ? 'json' : `schema:${JSON.stringify(format.schema)}`;
+    let grammar = this.#grammars.get(key);
+    if (grammar === undefined) {
+      grammar = this.#createGrammar(format);
+      this.#grammars.set(key, grammar);
+      grammar.catch(() => this.#grammars.delete(key));
+    }
+    return grammar;
+  }
+
+  async #createGrammar(format: ResponseFormat): Promise<LlamaGrammar> {
+    const llama = await getLlamaRuntime(this.#options.gpu ?? 'auto');
+    if (format.type === 'json_object') return llama.getGrammarFor('json');
+    let schema: GbnfJsonSchema;
+    try {
+      schema = grammarJsonSchema(format.schema);
+    } catch (error) {
+      if (!(error instanceof UnsupportedJsonSchemaError)) throw error;
+      throw new InvalidArgumentError(
+        `The JSON schema '${format.name}' uses ${error.message}, which the llama engine cannot enforce: simplify the schema.`,
+      );
+    }
+    try {
+      return await llama.createGrammarForJsonSchema<GbnfJsonSchema>(schema);
+    } catch (error) {
+      throw new InvalidArgumentError(
+        `The JSON schema '${format.name}' cannot be turned into a llama.cpp grammar: ${errorLine(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -228,6 +283,7 @@ export class LlamaEngine implements Engine {
   async *#generateOnSequence(
     request: GenerateRequest,
     sequence: LlamaContextSequence,
+    grammar: LlamaGrammar | undefined,
   ): AsyncGenerator<StreamPart> {
     const model = this.#model as LlamaModel;
     const chatWrapper = this.#chatWrapper as ChatWrapper;
@@ -248,7 +304,16 @@ export class LlamaEngine implements Engine {
     // Every request starts from an empty cache: no prefix reuse between requests.
     await sequence.clearHistory();
 
-    const stopMatcher = new StopSequenceMatcher(request.stop ?? []);
+    // A grammar's stop triggers (node-llama-cpp's JSON-schema grammars end with four newlines
+    // that the model must write) stop generation like stop sequences, and are not shown.
+    const stopMatcher = new StopSequenceMatcher([
+      ...(request.stop ?? []),
+      ...grammarStopTexts(grammar),
+    ]);
+    const trailing = grammar?.trimWhitespaceSuffix === true ? new TrailingWhitespace() : undefined;
+    // One grammar state per request: it follows the tokens this answer has sampled.
+    const grammarState =
+      grammar === undefined ? undefined : new LlamaGrammarEvaluationState({ model, grammar });
     const signal = request.signal;
     let generated = 0;
     let finishReason: FinishReason = 'length';
@@ -259,7 +324,13 @@ export class LlamaEngine implements Engine {
     if (maxTokens > 0) {
       const tokens = sequence.evaluate(promptTokens, {
         temperature,
-        ...(request.ignoreEos === true ? { tokenBias: this.#neverEndBias(model) } : {}),
+        // The end token is yielded (not swallowed), so a natural end reports 'stop'.
+        yieldEogToken: true,
+        // A complete grammar allows only an end token: ignoreEos cannot be honoured then.
+        ...(request.ignoreEos === true && grammarState === undefined
+          ? { tokenBias: this.#neverEndBias(model) }
+          : {}),
+        ...(grammarState === undefined ? {} : { grammarEvaluationState: grammarState }),
         ...(request.topP === undefined ? {} : { topP: request.topP }),
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       });
@@ -273,7 +344,9 @@ export class LlamaEngine implements Engine {
         const text = model.detokenize(pending, false, recent.slice(-MAX_PENDING_TOKENS));
         if (!text.endsWith('\uFFFD') || pending.length >= MAX_PENDING_TOKENS) {
           const safe = stopMatcher.push(text);
-          if (safe.length > 0) yield { type: 'text-delta', text: safe, tokenCount: pending.length };
+          const shown = trailing === undefined ? safe : trailing.push(safe);
+          if (shown.length > 0)
+            yield { type: 'text-delta', text: shown, tokenCount: pending.length };
           recent.push(...pending);
           if (recent.length > 4 * MAX_PENDING_TOKENS)
             recent.splice(0, recent.length - MAX_PENDING_TOKENS);
@@ -292,7 +365,11 @@ export class LlamaEngine implements Engine {
     }
     const tail =
       pending.length > 0 ? model.detokenize(pending, false, recent.slice(-MAX_PENDING_TOKENS)) : '';
-    const rest = stopMatcher.push(tail) + stopMatcher.flush();
+    let rest = stopMatcher.push(tail) + stopMatcher.flush();
+    // Whitespace after a grammar's answer is dropped when it ended; a cut-off answer keeps it.
+    if (trailing !== undefined) {
+      rest = trailing.push(rest) + (finishReason === 'stop' ? '' : trailing.flush());
+    }
     if (rest.length > 0) yield { type: 'text-delta', text: rest, tokenCount: pending.length };
     yield {
       type: 'finish',
@@ -315,12 +392,79 @@ export class LlamaEngine implements Engine {
     return bias;
   }
 
+  /**
+   * Embedding vectors from the model's embedding context (created on first use with the
+   * engine's context size and threads), one input at a time, in order.
+   */
+  async embed(request: EmbedRequest): Promise<EmbedResult> {
+    const { inputs, signal } = request;
+    if (signal?.aborted) throw new AbortedError();
+    if (inputs.length === 0) return { embeddings: [], promptTokens: 0 };
+    await this.load(signal === undefined ? {} : { signal });
+    if (this.#disposed) throw new TandemError(`${this.info.model} was disposed.`);
+    // Counted as active so that dispose() waits for it.
+    this.#active += 1;
+    try {
+      const model = this.#model as LlamaModel;
+      const contextSize = this.#context?.contextSize ?? DEFAULT_CONTEXT_SIZE;
+      const context = await this.#embeddingContext(model, contextSize);
+      let promptTokens = 0;
+      for (const [index, text] of inputs.entries()) {
+        const tokens = model.tokenize(text).length;
+        if (tokens === 0) {
+          throw new InvalidArgumentError(`Input ${index + 1} is empty: there is nothing to embed.`);
+        }
+        const length = context.calculateInputLength(text);
+        if (length >= contextSize) {
+          throw new InvalidArgumentError(
+            `Input ${index + 1} has ${length} tokens but ${this.info.model}'s embedding context holds ${contextSize}: shorten it or raise --ctx.`,
+          );
+        }
+        promptTokens += tokens;
+      }
+      const embeddings: number[][] = [];
+      for (const [index, text] of inputs.entries()) {
+        if (signal?.aborted) throw new AbortedError();
+        try {
+          embeddings.push(Array.from((await context.getEmbeddingFor(text)).vector));
+        } catch (error) {
+          throw new TandemError(
+            `llama.cpp could not embed input ${index + 1} with ${this.info.model}: ${errorLine(error)}`,
+            { cause: error },
+          );
+        }
+      }
+      return { embeddings, promptTokens };
+    } finally {
+      this.#active -= 1;
+      this.#notifyIdle();
+    }
+  }
+
+  #embeddingContext(model: LlamaModel, contextSize: number): Promise<LlamaEmbeddingContext> {
+    const threads = this.info.threads;
+    this.#embedding ??= model
+      .createEmbeddingContext({ contextSize, ...(threads === undefined ? {} : { threads }) })
+      .catch((error: unknown) => {
+        this.#embedding = undefined;
+        throw new TandemError(
+          `llama.cpp could not create a ${contextSize}-token embedding context for ${this.info.model}: ${errorLine(error)}. Try a smaller --ctx.`,
+          { cause: error },
+        );
+      });
+    return this.#embedding;
+  }
+
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#loading?.catch(() => undefined);
     // Never free the context under a generation that is still evaluating.
     if (this.#active > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    const embedding = await this.#embedding?.catch(() => undefined);
+    this.#embedding = undefined;
+    await embedding?.dispose();
+    this.#grammars.clear();
     if (this.#context !== undefined) {
       await this.#context.dispose();
       this.#context = undefined;
@@ -328,6 +472,37 @@ export class LlamaEngine implements Engine {
     }
     this.#model = undefined;
     this.#freeSequences = [];
+  }
+}
+
+/** A grammar's stop triggers as text (node-llama-cpp's built-in grammars use plain text). */
+function grammarStopTexts(grammar: LlamaGrammar | undefined): string[] {
+  if (grammar === undefined) return [];
+  const texts: string[] = [];
+  for (const trigger of grammar.stopGenerationTriggers) {
+    const values =
+      typeof trigger === 'string' ? [trigger] : isLlamaText(trigger) ? trigger.values : trigger;
+    if (values.every((value) => typeof value === 'string')) texts.push(values.join(''));
+  }
+  return texts;
+}
+
+/** Holds back whitespace at the end of the text so far, to drop it if the answer ends there. */
+class TrailingWhitespace {
+  #held = '';
+
+  /** Adds text; returns what can be shown now (everything up to its trailing whitespace). */
+  push(text: string): string {
+    const combined = this.#held + text;
+    const shown = combined.trimEnd();
+    this.#held = combined.slice(shown.length);
+    return shown;
+  }
+
+  flush(): string {
+    const held = this.#held;
+    this.#held = '';
+    return held;
   }
 }
 

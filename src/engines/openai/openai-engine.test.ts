@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   ModelNotFoundError,
   StreamInterruptedError,
+  TandemError,
   TimeoutError,
 } from '../../errors.js';
 import {
@@ -842,5 +843,203 @@ describe('tcpConnectProbe', () => {
     await expect(
       tcpConnectProbe(new URL(`http://127.0.0.1:${port}/v1`), 1000),
     ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('createOpenAIEngine: response formats', () => {
+  it('sends response_format as the OpenAI API spells it', async () => {
+    const server = await serve([basicScript, basicScript, basicScript]);
+    const engine = engineFor(server);
+    const schema = {
+      type: 'object',
+      properties: { a: { type: 'integer' } },
+      required: ['a'],
+      additionalProperties: false,
+    };
+    for (const responseFormat of [
+      { type: 'json_object' as const },
+      { type: 'json_schema' as const, name: 'with_a', schema, strict: true },
+      { type: 'json_schema' as const, name: 'with_a', schema },
+    ]) {
+      expect((await collect(engine.stream({ ...prompt, responseFormat }))).error).toBeUndefined();
+    }
+    const formats = server.requests.map(
+      (request) => (request.body as { response_format?: unknown }).response_format,
+    );
+    expect(formats).toEqual([
+      { type: 'json_object' },
+      { type: 'json_schema', json_schema: { name: 'with_a', schema, strict: true } },
+      { type: 'json_schema', json_schema: { name: 'with_a', schema } },
+    ]);
+    // Without a response format the field is not sent at all.
+    const plain = await serve([basicScript]);
+    await collect(engineFor(plain).stream(prompt));
+    expect(plain.requests[0]?.body).not.toHaveProperty('response_format');
+  });
+});
+
+describe('createOpenAIEngine: embeddings', () => {
+  function embeddingsAnswer(
+    data: readonly unknown[],
+    usage: Record<string, unknown> | null = { prompt_tokens: 7, total_tokens: 7 },
+  ): ChatScript {
+    return [
+      {
+        type: 'respond',
+        body: {
+          object: 'list',
+          model: 'test-model',
+          data,
+          ...(usage === null ? {} : { usage }),
+        },
+      },
+    ];
+  }
+
+  it('posts the inputs to /embeddings and orders the vectors by index', async () => {
+    const server = await serve([], ['test-model:latest']);
+    server.enqueueEmbeddings(
+      embeddingsAnswer([
+        { object: 'embedding', index: 1, embedding: [0.5, -1] },
+        { object: 'embedding', index: 0, embedding: [1, 2.25] },
+      ]),
+    );
+    const engine = engineFor(server, { apiKey: 'secret-key' });
+    const result = await engine.embed({ inputs: ['first', 'second'] });
+    expect(result).toEqual({
+      embeddings: [
+        [1, 2.25],
+        [0.5, -1],
+      ],
+      promptTokens: 7,
+    });
+    expect(server.embeddingRequests).toHaveLength(1);
+    const request = server.embeddingRequests[0];
+    expect(request?.body).toEqual({ model: 'test-model:latest', input: ['first', 'second'] });
+    expect(request?.path).toBe('/v1/embeddings');
+    expect(request?.headers.accept).toBe('application/json');
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.headers.authorization).toBe('Bearer secret-key');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('reads answers without index or usage in input order', async () => {
+    const server = await serve();
+    server.enqueueEmbeddings(embeddingsAnswer([{ embedding: [1] }, { embedding: [2] }], null));
+    const result = await engineFor(server).embed({ inputs: ['a', 'b'] });
+    expect(result).toEqual({ embeddings: [[1], [2]], promptTokens: undefined });
+    expect(await engineFor(server).embed({ inputs: [] })).toEqual({
+      embeddings: [],
+      promptTokens: 0,
+    });
+    expect(server.embeddingRequests).toHaveLength(1);
+  });
+
+  it('retries a 500 and then reports an ApiCallError', async () => {
+    const failure: ChatScript = [
+      { type: 'respond', status: 500, body: { error: { message: 'embedder crashed' } } },
+    ];
+    const server = await serve();
+    server.enqueueEmbeddings(failure, failure, failure);
+    const delays: number[] = [];
+    const engine = engineFor(server, {
+      maxRetries: 2,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    const error = await engine.embed({ inputs: ['a'] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ApiCallError);
+    expect(error).toMatchObject({ status: 500, isRetryable: true });
+    expect((error as Error).message).toMatch(
+      /answered HTTP 500 Internal Server Error to POST http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings: embedder crashed/,
+    );
+    expect(server.embeddingRequests).toHaveLength(3);
+    expect(delays).toHaveLength(2);
+  });
+
+  it('retries a 503 and then succeeds', async () => {
+    const server = await serve();
+    server.enqueueEmbeddings(
+      [{ type: 'respond', status: 503, body: 'loading' }],
+      embeddingsAnswer([{ index: 0, embedding: [3] }]),
+    );
+    const engine = engineFor(server, { sleep: async () => {} });
+    expect(await engine.embed({ inputs: ['a'] })).toEqual({ embeddings: [[3]], promptTokens: 7 });
+    expect(server.embeddingRequests).toHaveLength(2);
+  });
+
+  it('says clearly what is wrong with a malformed answer', async () => {
+    const server = await serve();
+    const engine = engineFor(server);
+    const cases: [ChatScript, RegExp][] = [
+      [[{ type: 'respond', body: 'not json' }], /sent an embeddings answer that is not JSON/],
+      [embeddingsAnswer([{ index: 0, embedding: [1] }]), /sent 1 embedding for 2 inputs/],
+      [
+        embeddingsAnswer([
+          { index: 0, embedding: [1] },
+          { index: 0, embedding: [2] },
+        ]),
+        /sent two embeddings with index 0/,
+      ],
+      [
+        embeddingsAnswer([
+          { index: 0, embedding: [1] },
+          { index: 5, embedding: [2] },
+        ]),
+        /sent an embedding with index 5 for 2 inputs/,
+      ],
+      [
+        embeddingsAnswer([
+          { index: 0, embedding: [1] },
+          { index: 1, embedding: 'AAAA' },
+        ]),
+        /sent embedding 1 that is not a list of numbers/,
+      ],
+      [
+        [{ type: 'respond', body: { error: { message: 'model is not an embedding model' } } }],
+        /reported an error instead of embeddings: model is not an embedding model/,
+      ],
+      [[{ type: 'respond', body: { object: 'list' } }], /without a 'data' list/],
+    ];
+    for (const [script, message] of cases) {
+      server.enqueueEmbeddings(script);
+      const error = await engine.embed({ inputs: ['a', 'b'] }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TandemError);
+      expect(error).not.toBeInstanceOf(ApiCallError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('\n');
+    }
+    // None of these is retried.
+    expect(server.embeddingRequests).toHaveLength(cases.length);
+  });
+
+  it('times out when no first byte arrives, and stops on abort', async () => {
+    const server = await serve();
+    server.enqueueEmbeddings(
+      [{ type: 'respond', body: { data: [] }, delayMs: 2000 }],
+      [{ type: 'respond', body: { data: [] }, delayMs: 2000 }],
+    );
+    const engine = engineFor(server, { firstByteTimeoutMs: 100, maxRetries: 0 });
+    const error = await engine.embed({ inputs: ['a'] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ phase: 'first-byte' });
+    const loaded = engineFor(server);
+    await loaded.load();
+    const controller = new AbortController();
+    const startedAtMs = performance.now();
+    const pending = loaded.embed({ inputs: ['a'], signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toBeInstanceOf(AbortedError);
+    expect(performance.now() - startedAtMs).toBeLessThan(1000);
+    expect(server.embeddingRequests).toHaveLength(2);
+  });
+
+  it('the scripted server answers 404 at /embeddings when it has no embeddings scripts', async () => {
+    const server = await serve();
+    const error = await engineFor(server)
+      .embed({ inputs: ['a'] })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 404, isRetryable: false });
   });
 });

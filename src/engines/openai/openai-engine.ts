@@ -30,10 +30,13 @@ import {
 } from '../../errors.js';
 import type {
   Clock,
+  EmbedRequest,
+  EmbedResult,
   Engine,
   EngineInfo,
   GenerateRequest,
   LoadOptions,
+  ResponseFormat,
   StreamPart,
 } from '../spec.js';
 import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
@@ -120,11 +123,15 @@ export interface OpenAIEngine extends Engine {
   readonly modelResolution: ModelIdResolution | undefined;
   /** Where the base URL came from (undefined before it is known). */
   readonly baseUrlSource: BaseUrlSource | undefined;
+  /** POST {baseUrl}/embeddings: every OpenAI-compatible server has the route (it may refuse). */
+  embed(request: EmbedRequest): Promise<EmbedResult>;
 }
 
 /** undici's default TCP connect timeout, used by Node's fetch. */
 const fetchConnectTimeoutMs = 10_000;
 const maxErrorBodyCharacters = 64 * 1024;
+/** An embeddings answer longer than this is refused (a server that never stops sending). */
+const maxEmbeddingsBodyCharacters = 256 * 1024 * 1024;
 
 const defaultSleep: Sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
@@ -355,6 +362,14 @@ function capitalize(text: string): string {
   return text.startsWith('the ') ? `The ${text.slice(4)}` : text;
 }
 
+/** A response format as the OpenAI API spells it (`response_format`). */
+function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
+  if (format.type === 'json_object') return { type: 'json_object' };
+  const jsonSchema: Record<string, unknown> = { name: format.name, schema: format.schema };
+  if (format.strict !== undefined) jsonSchema.strict = format.strict;
+  return { type: 'json_schema', json_schema: jsonSchema };
+}
+
 function isRetryableError(error: unknown): boolean {
   if (error instanceof ApiCallError) return error.isRetryable;
   return error instanceof EndpointUnreachableError || error instanceof StreamInterruptedError;
@@ -503,6 +518,25 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     return this.#stream(request);
   }
 
+  /**
+   * POST {baseUrl}/embeddings with all the inputs at once; retried like load()'s requests.
+   * The first-byte timeout bounds the wait for the answer, the idle timeout its body.
+   */
+  async embed(request: EmbedRequest): Promise<EmbedResult> {
+    const signal = request.signal;
+    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#abortedError();
+    if (request.inputs.length === 0) return { embeddings: [], promptTokens: 0 };
+    await this.load(signal === undefined ? {} : { signal });
+    const baseUrl = await this.#resolveBaseUrl();
+    const url = `${baseUrl}/embeddings`;
+    const body = JSON.stringify({
+      model: this.#resolvedModelId ?? this.#options.model,
+      input: [...request.inputs],
+    });
+    const text = await this.#withRetries(signal, () => this.#postForJson(url, body, signal));
+    return this.#parseEmbeddings(text, request.inputs.length);
+  }
+
   // --- loading -------------------------------------------------------------------------
 
   #normalizeBaseUrl(baseUrl: string): string {
@@ -618,9 +652,9 @@ class OpenAICompatibleEngine implements OpenAIEngine {
 
   // --- requests ------------------------------------------------------------------------
 
-  #headers(withBody: boolean): Record<string, string> {
+  #headers(withBody: boolean, eventStream = withBody && this.#streaming): Record<string, string> {
     const headers: Record<string, string> = {
-      accept: withBody && this.#streaming ? 'text/event-stream' : 'application/json',
+      accept: eventStream ? 'text/event-stream' : 'application/json',
     };
     if (withBody) headers['content-type'] = 'application/json';
     if (this.#options.apiKey !== undefined) {
@@ -648,6 +682,9 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop];
     // vLLM, llama-server and SGLang honour it; others ignore unknown fields.
     if (request.ignoreEos === true) body.ignore_eos = true;
+    if (request.responseFormat !== undefined) {
+      body.response_format = responseFormatBody(request.responseFormat);
+    }
     return body;
   }
 
@@ -732,15 +769,111 @@ class OpenAICompatibleEngine implements OpenAIEngine {
   }
 
   /** Sends one attempt of the request; the first-byte timer starts now. */
-  #send(url: string, body: string, watch: AttemptWatch): HttpExchange {
+  #send(
+    url: string,
+    body: string,
+    watch: AttemptWatch,
+    headers: Record<string, string> = this.#headers(true),
+  ): HttpExchange {
     watch.arm('first-byte', this.#firstByteTimeoutMs);
     return this.#http.request({
       method: 'POST',
       url: new URL(url),
-      headers: this.#headers(true),
+      headers,
       body,
       signal: watch.signal,
     });
+  }
+
+  /** One attempt of a POST whose answer is one JSON document: its whole body as text. */
+  async #postForJson(url: string, body: string, signal: AbortSignal | undefined): Promise<string> {
+    const watch = new AttemptWatch([signal, this.#disposal.signal]);
+    try {
+      const exchange = this.#send(url, body, watch, this.#headers(true, false));
+      const response = await this.#successfulResponse(exchange, watch, url);
+      try {
+        let text = '';
+        let chunk = await this.#read(response, watch, url, true);
+        while (chunk !== undefined) {
+          text += chunk.text;
+          if (text.length > maxEmbeddingsBodyCharacters) {
+            throw new TandemError(
+              `${capitalize(this.#describeServer())} sent more than ${maxEmbeddingsBodyCharacters / (1024 * 1024)} MiB in answer to POST ${url}; embed fewer inputs at once.`,
+            );
+          }
+          chunk = await this.#read(response, watch, url, false);
+        }
+        return text;
+      } finally {
+        watch.disarm();
+        response.cancel();
+      }
+    } catch (error) {
+      throw this.#mapFailure(error, watch, url);
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /** `{data: [{index, embedding}], usage: {prompt_tokens}}`, read leniently. */
+  #parseEmbeddings(text: string, inputCount: number): EmbedResult {
+    const server = capitalize(this.#describeServer());
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      throw new TandemError(
+        `${server} sent an embeddings answer that is not JSON: ${summarizeErrorBody(text)}`,
+      );
+    }
+    const record = typeof payload === 'object' && payload !== null ? payload : {};
+    const data = (record as { data?: unknown }).data;
+    if (!Array.isArray(data)) {
+      const message = findErrorMessage(payload);
+      throw new TandemError(
+        message === undefined
+          ? `${server} sent an embeddings answer without a 'data' list: ${summarizeErrorBody(text)}`
+          : `${server} reported an error instead of embeddings: ${summarizeErrorBody(message)}`,
+      );
+    }
+    if (data.length !== inputCount) {
+      throw new TandemError(
+        `${server} sent ${data.length} embedding${data.length === 1 ? '' : 's'} for ${inputCount} input${inputCount === 1 ? '' : 's'}.`,
+      );
+    }
+    const embeddings: (number[] | undefined)[] = new Array(inputCount).fill(undefined);
+    for (const [position, entry] of data.entries()) {
+      const { index, embedding } = (entry ?? {}) as { index?: unknown; embedding?: unknown };
+      // Servers that leave out `index` send the vectors in input order.
+      const slot = index === undefined ? position : index;
+      if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= inputCount) {
+        throw new TandemError(
+          `${server} sent an embedding with index ${JSON.stringify(slot)} for ${inputCount} input${inputCount === 1 ? '' : 's'}.`,
+        );
+      }
+      if (embeddings[slot] !== undefined) {
+        throw new TandemError(`${server} sent two embeddings with index ${slot}.`);
+      }
+      if (
+        !Array.isArray(embedding) ||
+        embedding.length === 0 ||
+        !embedding.every((value) => typeof value === 'number' && Number.isFinite(value))
+      ) {
+        throw new TandemError(
+          `${server} sent embedding ${slot} that is not a list of numbers: ${summarizeErrorBody(JSON.stringify(embedding) ?? 'undefined')}`,
+        );
+      }
+      embeddings[slot] = embedding as number[];
+    }
+    const promptTokens = (record as { usage?: { prompt_tokens?: unknown } | null }).usage
+      ?.prompt_tokens;
+    return {
+      embeddings: embeddings as number[][],
+      promptTokens:
+        typeof promptTokens === 'number' && Number.isFinite(promptTokens) && promptTokens >= 0
+          ? promptTokens
+          : undefined,
+    };
   }
 
   /** The response, once its head is in; an HTTP error status is thrown as ApiCallError. */

@@ -6,6 +6,7 @@ import { modelsListCommand, modelsPullCommand, modelsRemoveCommand } from './mod
 import { integerFlag } from './options.js';
 import { addGenerationFlags, chatCommand, runCommand } from './run-command.js';
 import { registerRunsCommand } from './runs-command.js';
+import { registerServeCommand } from './serve-command.js';
 import { processTerminal, type Terminal } from './terminal.js';
 
 export function buildProgram(terminal: Terminal, setExitCode: (code: number) => void): Command {
@@ -93,6 +94,7 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: number) => 
     .action((alias: string) => exitWith(modelsRemoveCommand(alias, terminal)));
 
   registerBenchCommand(program, terminal, setExitCode);
+  registerServeCommand(program, terminal, exitWith);
   registerRunsCommand(program, terminal, setExitCode);
 
   return program;

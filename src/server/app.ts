@@ -1,0 +1,468 @@
+/**
+ * The Hono app behind `tandem serve`: OpenAI-compatible /v1 routes over a ModelPool, with
+ * the safety rules of a server on a developer's machine (Host check against DNS rebinding,
+ * CORS for localhost and file:// pages, optional Bearer key, a body limit) and OpenAI-shaped
+ * JSON errors: never a stack trace, never a 500 for bad input.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import {
+  ApiCallError,
+  EndpointUnreachableError,
+  errorLine,
+  InvalidArgumentError,
+  isAbortError,
+  StreamInterruptedError,
+  TimeoutError,
+} from '../errors.js';
+import { completeChat, completionId, streamChat } from './chat-completions.js';
+import type { ServerMetrics } from './metrics.js';
+import { contentType as metricsContentType } from './metrics.js';
+import { ModelBusyError, ModelLoadError, type ModelPool } from './model-pool.js';
+import {
+  type OpenAIErrorBody,
+  openAIError,
+  parseChatCompletionRequest,
+  parseEmbeddingsRequest,
+  toGenerateRequest,
+} from './openai-request.js';
+
+export interface ServerAppOptions {
+  pool: ModelPool;
+  metrics: ServerMetrics;
+  /** Bearer key every /v1 and /metrics request must carry; undefined: none. */
+  apiKey?: string;
+  /** Allowed browser origins: 'localhost' (localhost, loopback addresses and `null`), a list, or '*'. */
+  cors: 'localhost' | '*' | readonly string[];
+  /** Refuse requests whose Host is not a loopback name (the server listens on loopback). */
+  loopbackHostsOnly: boolean;
+  maxBodyBytes: number;
+  /** Names of the models whose weights are random (the demo models), for /v1/models. */
+  isDemo?: (name: string) => boolean;
+  clock?: () => number;
+  /** Epoch seconds for `created`. */
+  now?: () => number;
+}
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 429 | 500 | 502 | 503 | 504;
+
+function errorResponse(c: Context, status: ErrorStatus, body: OpenAIErrorBody): Response {
+  return c.json(body, status);
+}
+
+/**
+ * The status for a failed generation or embedding: a model served through another server
+ * (the gateway case) that cannot be reached, times out or fails is a 502/504 from upstream,
+ * not an internal error of this server.
+ */
+function failureStatus(error: unknown): 500 | 502 | 504 {
+  if (error instanceof TimeoutError) return 504;
+  if (
+    error instanceof EndpointUnreachableError ||
+    error instanceof ApiCallError ||
+    error instanceof StreamInterruptedError
+  ) {
+    return 502;
+  }
+  return 500;
+}
+
+const loopbackHostPattern =
+  /^(localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+
+/** localhost, loopback addresses and `null` (a page opened from file://), any port. */
+const localhostOriginPattern =
+  /^https?:\/\/(localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+
+function allowedOrigin(rule: ServerAppOptions['cors'], origin: string): string | null {
+  if (rule === '*') return '*';
+  if (rule === 'localhost') {
+    return origin === 'null' || localhostOriginPattern.test(origin) ? origin : null;
+  }
+  return rule.includes(origin) ? origin : null;
+}
+
+function keysMatch(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function readJson(c: Context): Promise<{ ok: true; body: unknown } | { ok: false }> {
+  const text = await c.req.text();
+  try {
+    return { ok: true, body: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function notJson(c: Context): Response {
+  return errorResponse(
+    c,
+    400,
+    openAIError(
+      'The request body is not valid JSON: send a JSON object with Content-Type: application/json.',
+      'invalid_request_error',
+      null,
+      'invalid_json',
+    ),
+  );
+}
+
+/** A bounded label for the request counter: the route, not the raw path. */
+function routeLabel(path: string): string {
+  if (path.startsWith('/v1/models/')) return '/v1/models/{id}';
+  return knownRoutes.has(path) ? path : 'other';
+}
+
+const knownRoutes = new Set([
+  '/v1/chat/completions',
+  '/v1/models',
+  '/v1/embeddings',
+  '/health',
+  '/metrics',
+]);
+
+export function createServerApp(
+  options: ServerAppOptions,
+): Hono<{ Variables: { servedModel: string } }> {
+  const { pool, metrics } = options;
+  const clock = options.clock ?? (() => performance.now());
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const app = new Hono<{ Variables: { servedModel: string } }>();
+
+  const unknownModel = (c: Context, name: string): Response =>
+    errorResponse(
+      c,
+      404,
+      openAIError(
+        `The model '${name.slice(0, 100)}' does not exist here. Served models: ${pool.names.join(', ')}.`,
+        'invalid_request_error',
+        'model',
+        'model_not_found',
+      ),
+    );
+
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.countRequest(routeLabel(c.req.path), c.get('servedModel') ?? '', String(c.res.status));
+  });
+
+  if (options.loopbackHostsOnly) {
+    app.use('*', async (c, next) => {
+      const host = c.req.header('host') ?? '';
+      if (!loopbackHostPattern.test(host)) {
+        return errorResponse(
+          c,
+          403,
+          openAIError(
+            `Refused: Host '${host.slice(0, 100)}' is not a loopback name. This server listens on loopback only; use http://localhost or http://127.0.0.1.`,
+            'invalid_request_error',
+            null,
+            'host_not_allowed',
+          ),
+        );
+      }
+      await next();
+    });
+  }
+
+  app.use(
+    '*',
+    cors({
+      origin: (origin) => allowedOrigin(options.cors, origin),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      maxAge: 600,
+    }),
+  );
+
+  const requireKey: MiddlewareHandler = async (c, next) => {
+    const key = options.apiKey;
+    if (key === undefined || c.req.method === 'OPTIONS') return next();
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (match === null || !keysMatch((match[1] as string).trim(), key)) {
+      return errorResponse(
+        c,
+        401,
+        openAIError(
+          'Missing or wrong API key: send Authorization: Bearer <the key given to tandem serve --api-key>.',
+          'invalid_request_error',
+          null,
+          'invalid_api_key',
+        ),
+      );
+    }
+    return next();
+  };
+  app.use('/v1/*', requireKey);
+  app.use('/metrics', requireKey);
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) =>
+        errorResponse(
+          c,
+          413,
+          openAIError(
+            `The request body is larger than ${options.maxBodyBytes} bytes.`,
+            'invalid_request_error',
+            null,
+            'request_too_large',
+          ),
+        ),
+    }),
+  );
+
+  app.get('/health', (c) =>
+    c.json({
+      status: 'ok',
+      models: pool.names.map((name) => ({ id: name, loaded: pool.isLoaded(name) })),
+    }),
+  );
+
+  app.get('/metrics', (c) => {
+    c.header('content-type', metricsContentType);
+    return c.body(metrics.render());
+  });
+
+  const modelObject = (name: string): Record<string, unknown> => {
+    const entry: Record<string, unknown> = {
+      id: name,
+      object: 'model',
+      created: 0,
+      owned_by: 'tandem',
+      reference: pool.referenceOf(name),
+      loaded: pool.isLoaded(name),
+    };
+    if (options.isDemo?.(name) === true) entry.random_weights = true;
+    return entry;
+  };
+
+  app.get('/v1/models', (c) =>
+    c.json({ object: 'list', data: pool.names.map((name) => modelObject(name)) }),
+  );
+
+  app.get('/v1/models/:id{.+}', (c) => {
+    const name = c.req.param('id');
+    if (!pool.has(name)) return unknownModel(c, name);
+    return c.json(modelObject(name));
+  });
+
+  /** A slot on the model, or the error response that says why there is none. */
+  async function lease(c: Context, name: string, signal: AbortSignal) {
+    try {
+      return { ok: true as const, lease: await pool.acquire(name, signal) };
+    } catch (error) {
+      if (error instanceof ModelBusyError) {
+        c.header('retry-after', String(error.retryAfterSeconds));
+        return {
+          ok: false as const,
+          response: errorResponse(
+            c,
+            429,
+            openAIError(error.message, 'rate_limit_error', null, 'model_busy'),
+          ),
+        };
+      }
+      if (error instanceof ModelLoadError) {
+        return {
+          ok: false as const,
+          response: errorResponse(
+            c,
+            503,
+            openAIError(errorLine(error), 'server_error', 'model', 'model_load_failed'),
+          ),
+        };
+      }
+      if (isAbortError(error)) {
+        return {
+          ok: false as const,
+          response: errorResponse(
+            c,
+            400,
+            openAIError('The client went away.', 'invalid_request_error', null, 'client_closed'),
+          ),
+        };
+      }
+      return {
+        ok: false as const,
+        response: errorResponse(
+          c,
+          503,
+          openAIError(errorLine(error), 'server_error', null, 'unavailable'),
+        ),
+      };
+    }
+  }
+
+  app.post('/v1/chat/completions', async (c) => {
+    const json = await readJson(c);
+    if (!json.ok) return notJson(c);
+    const parsed = parseChatCompletionRequest(json.body);
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const request = parsed.request;
+    if (!pool.has(request.model)) return unknownModel(c, request.model);
+    c.set('servedModel', request.model);
+    const controller = new AbortController();
+    const clientSignal = c.req.raw.signal;
+    const onClientGone = (): void => controller.abort();
+    if (clientSignal.aborted) controller.abort();
+    clientSignal.addEventListener('abort', onClientGone, { once: true });
+    const slot = await lease(c, request.model, controller.signal);
+    if (!slot.ok) {
+      clientSignal.removeEventListener('abort', onClientGone);
+      return slot.response;
+    }
+    const run = {
+      id: completionId(),
+      created: now(),
+      model: request.model,
+      engine: slot.lease.engine,
+      request: toGenerateRequest(request, controller.signal),
+      includeUsage: request.includeUsage,
+      clock,
+      onDone: (
+        figures: Parameters<Parameters<typeof streamChat>[0]['onDone']>[0],
+        error: unknown,
+      ) => {
+        clientSignal.removeEventListener('abort', onClientGone);
+        slot.lease.release();
+        metrics.countTokens(request.model, figures.promptTokens, figures.completionTokens);
+        if (figures.timeToFirstTokenMs !== undefined) {
+          metrics.observeTimeToFirstTokenSeconds(request.model, figures.timeToFirstTokenMs / 1000);
+        }
+        if (error === undefined) {
+          metrics.observeRequestDurationSeconds(request.model, figures.durationMs / 1000);
+        }
+      },
+    };
+    if (!request.stream) {
+      try {
+        return c.json(await completeChat(run));
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) {
+          return errorResponse(
+            c,
+            400,
+            openAIError(errorLine(error), 'invalid_request_error', null, 'invalid_value'),
+          );
+        }
+        return errorResponse(
+          c,
+          failureStatus(error),
+          openAIError(
+            `The generation failed: ${errorLine(error)}`,
+            'server_error',
+            null,
+            'generation_failed',
+          ),
+        );
+      }
+    }
+    return new Response(
+      streamChat(run, () => controller.abort()),
+      {
+        status: 200,
+        headers: {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-accel-buffering': 'no',
+        },
+      },
+    );
+  });
+
+  app.post('/v1/embeddings', async (c) => {
+    const json = await readJson(c);
+    if (!json.ok) return notJson(c);
+    const parsed = parseEmbeddingsRequest(json.body);
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const request = parsed.request;
+    if (!pool.has(request.model)) return unknownModel(c, request.model);
+    c.set('servedModel', request.model);
+    const slot = await lease(c, request.model, c.req.raw.signal);
+    if (!slot.ok) return slot.response;
+    try {
+      const engine = slot.lease.engine;
+      if (engine.embed === undefined) {
+        return errorResponse(
+          c,
+          400,
+          openAIError(
+            `The model '${request.model}' cannot make embeddings.`,
+            'invalid_request_error',
+            'model',
+            'embeddings_not_supported',
+          ),
+        );
+      }
+      const result = await engine.embed({ inputs: request.inputs, signal: c.req.raw.signal });
+      metrics.countTokens(request.model, result.promptTokens, 0);
+      const data = result.embeddings.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding:
+          request.encodingFormat === 'base64'
+            ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+            : vector,
+      }));
+      const promptTokens = result.promptTokens ?? 0;
+      return c.json({
+        object: 'list',
+        data,
+        model: request.model,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      });
+    } catch (error) {
+      if (error instanceof InvalidArgumentError) {
+        return errorResponse(
+          c,
+          400,
+          openAIError(errorLine(error), 'invalid_request_error', 'input', 'invalid_value'),
+        );
+      }
+      return errorResponse(
+        c,
+        failureStatus(error),
+        openAIError(
+          `The embedding failed: ${errorLine(error)}`,
+          'server_error',
+          null,
+          'embedding_failed',
+        ),
+      );
+    } finally {
+      slot.lease.release();
+    }
+  });
+
+  app.notFound((c) =>
+    errorResponse(
+      c,
+      404,
+      openAIError(
+        `No route for ${c.req.method} ${c.req.path}. Routes: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, POST /v1/embeddings, GET /health, GET /metrics.`,
+        'invalid_request_error',
+        null,
+        'not_found',
+      ),
+    ),
+  );
+
+  app.onError((error, c) =>
+    errorResponse(
+      c,
+      500,
+      openAIError(`Internal error: ${errorLine(error)}`, 'server_error', null, 'internal_error'),
+    ),
+  );
+
+  return app;
+}

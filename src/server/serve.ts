@@ -1,0 +1,160 @@
+/**
+ * `tandem serve` as a library call: the models, the pool, the metrics and the Hono app on
+ * @hono/node-server, with the binding rules (loopback by default; anything else needs an
+ * API key or an explicit --allow-unauthenticated).
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { parseModelReference } from '../engines/reference.js';
+import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import { InvalidArgumentError, TandemError } from '../errors.js';
+import { DEMO_MODEL_NAMES } from '../models/demo/demo-models.js';
+import { createServerApp, type ServerAppOptions } from './app.js';
+import { createServerMetrics, type ServerMetrics } from './metrics.js';
+import { ModelPool, type ServedModelConfig } from './model-pool.js';
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  /** NAME=REF pairs; the demo models are always added. */
+  models?: readonly ServedModelConfig[];
+  apiKey?: string;
+  allowUnauthenticated?: boolean;
+  cors?: ServerAppOptions['cors'];
+  maxConcurrency?: number;
+  maxQueue?: number;
+  /** Unload a model after this long without requests; Infinity: never. Default 5 min. */
+  keepAliveMs?: number;
+  maxBodyBytes?: number;
+  engineOptions?: CreateEngineOptions;
+}
+
+export interface RunningServer {
+  /** http://host:port (the OpenAI base URL is this + /v1). */
+  readonly url: string;
+  readonly port: number;
+  readonly models: readonly ServedModelConfig[];
+  readonly metrics: ServerMetrics;
+  readonly pool: ModelPool;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 5273;
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  return bare === 'localhost' || bare === '::1' || /^127(?:\.\d{1,3}){3}$/.test(bare);
+}
+
+/** `NAME=REF` from the command line. */
+export function parseServedModel(text: string): ServedModelConfig {
+  const equals = text.indexOf('=');
+  if (equals <= 0 || equals === text.length - 1) {
+    throw new InvalidArgumentError(
+      `--model '${text}' is not NAME=REF: e.g. --model phi-4-mini=demo-slm or --model gpt-oss-20b=foundry:gpt-oss-20b.`,
+    );
+  }
+  const name = text.slice(0, equals).trim();
+  const reference = text.slice(equals + 1).trim();
+  if (!/^[\w.:/@+-]{1,128}$/.test(name)) {
+    throw new InvalidArgumentError(
+      `--model name '${name}' may only use letters, digits and . _ - : / @ +.`,
+    );
+  }
+  parseModelReference(reference);
+  return { name, reference };
+}
+
+/** The served models: the user's, then the demo models under their own names. */
+export function servedModels(models: readonly ServedModelConfig[]): ServedModelConfig[] {
+  const names = new Set<string>();
+  const all: ServedModelConfig[] = [];
+  for (const model of models) {
+    if (names.has(model.name)) {
+      throw new InvalidArgumentError(`--model ${model.name} is given twice.`);
+    }
+    if ((DEMO_MODEL_NAMES as readonly string[]).includes(model.name)) {
+      throw new InvalidArgumentError(
+        `'${model.name}' is a built-in demo model and is always served; pick another name.`,
+      );
+    }
+    names.add(model.name);
+    all.push(model);
+  }
+  for (const demo of DEMO_MODEL_NAMES) all.push({ name: demo, reference: demo });
+  return all;
+}
+
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const loopback = isLoopbackHost(host);
+  if (!loopback && options.apiKey === undefined && options.allowUnauthenticated !== true) {
+    throw new InvalidArgumentError(
+      `Binding ${host} lets other machines use your models: give --api-key KEY (clients send Authorization: Bearer KEY), or --allow-unauthenticated if you mean it.`,
+    );
+  }
+  const models = servedModels(options.models ?? []);
+  const demoReferences = new Set<string>(DEMO_MODEL_NAMES);
+  const metrics = createServerMetrics();
+  for (const model of models) metrics.setModelLoaded(model.name, false);
+  const engineOptions = options.engineOptions ?? {};
+  const pool = new ModelPool({
+    models,
+    createEngine: (reference, sequences) =>
+      createEngine(reference, { ...engineOptions, sequences }),
+    maxConcurrency: options.maxConcurrency ?? 4,
+    maxQueue: options.maxQueue ?? 64,
+    keepAliveMs: options.keepAliveMs ?? 5 * 60_000,
+    onLoaded: (name, loadMs) => {
+      metrics.observeModelLoadSeconds(name, loadMs / 1000);
+      metrics.setModelLoaded(name, true);
+    },
+    onUnloaded: (name) => metrics.setModelLoaded(name, false),
+    onQueueChange: (name, waiting, inFlight) => {
+      metrics.setQueueDepth(name, waiting);
+      metrics.setInFlight(name, inFlight);
+    },
+  });
+  const app = createServerApp({
+    pool,
+    metrics,
+    ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+    cors: options.cors ?? 'localhost',
+    loopbackHostsOnly: loopback,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    isDemo: (name) => demoReferences.has(pool.referenceOf(name) ?? ''),
+  });
+  const port = options.port ?? DEFAULT_PORT;
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(started));
+    started.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new TandemError(
+              `Port ${port} on ${host} is in use: stop what runs there or pick another --port.`,
+            )
+          : error.code === 'EACCES'
+            ? new TandemError(`No permission to listen on ${host}:${port}: pick a port above 1023.`)
+            : new TandemError(`Cannot listen on ${host}:${port}: ${error.message}.`),
+      );
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost === '127.0.0.1' ? '127.0.0.1' : shownHost}:${address.port}`,
+    port: address.port,
+    models,
+    metrics,
+    pool,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Every connection goes now: a client that loses its stream aborts its generation,
+      // which frees its slot, so the engines can be disposed.
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
+      await pool.close();
+    },
+  };
+}

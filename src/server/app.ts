@@ -18,7 +18,13 @@ import {
   StreamInterruptedError,
   TimeoutError,
 } from '../errors.js';
-import { completeChat, completionId, streamChat } from './chat-completions.js';
+import {
+  completeChat,
+  completionId,
+  type PrimedChat,
+  primeChat,
+  streamChat,
+} from './chat-completions.js';
 import type { ServerMetrics } from './metrics.js';
 import { contentType as metricsContentType } from './metrics.js';
 import { ModelBusyError, ModelLoadError, type ModelPool } from './model-pool.js';
@@ -343,37 +349,47 @@ export function createServerApp(
         }
       },
     };
+    const failed = (error: unknown): Response =>
+      error instanceof InvalidArgumentError
+        ? errorResponse(
+            c,
+            400,
+            openAIError(errorLine(error), 'invalid_request_error', null, 'invalid_value'),
+          )
+        : errorResponse(
+            c,
+            failureStatus(error),
+            openAIError(
+              `The generation failed: ${errorLine(error)}`,
+              'server_error',
+              null,
+              'generation_failed',
+            ),
+          );
     if (!request.stream) {
       try {
         return c.json(await completeChat(run));
       } catch (error) {
-        if (error instanceof InvalidArgumentError) {
-          return errorResponse(
-            c,
-            400,
-            openAIError(errorLine(error), 'invalid_request_error', null, 'invalid_value'),
-          );
-        }
-        return errorResponse(
-          c,
-          failureStatus(error),
-          openAIError(
-            `The generation failed: ${errorLine(error)}`,
-            'server_error',
-            null,
-            'generation_failed',
-          ),
-        );
+        return failed(error);
       }
     }
+    let primed: PrimedChat;
+    try {
+      primed = await primeChat(run);
+    } catch (error) {
+      return failed(error);
+    }
     return new Response(
-      streamChat(run, () => controller.abort()),
+      streamChat(run, primed, () => controller.abort()),
       {
         status: 200,
         headers: {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
           'x-accel-buffering': 'no',
+          // Said outright: without it @hono/node-server waits for a second chunk (and a timer
+          // tick) to see whether it can send a Content-Length, which delays the first token.
+          'transfer-encoding': 'chunked',
         },
       },
     );

@@ -163,14 +163,49 @@ export async function completeChat(run: ChatRun): Promise<Record<string, unknown
   };
 }
 
+/** A generation whose first part has arrived: it started, so the answer can be a 200 stream. */
+export interface PrimedChat {
+  figures: CompletionFigures;
+  startedAt: number;
+  iterator: AsyncGenerator<StreamPart>;
+  first: IteratorResult<StreamPart>;
+}
+
+/**
+ * Starts the generation and waits for its first real part (a token, or the end), so that a
+ * request that fails before answering — a JSON schema the grammar cannot enforce, an
+ * upstream that is down or answers 500 — gets its own HTTP status rather than a 200 stream
+ * with an error in it. The client's TTFT is unchanged: the head goes out with the first
+ * token. Throws what the engine throws (onDone already called).
+ */
+export async function primeChat(run: ChatRun): Promise<PrimedChat> {
+  const figures = newFigures();
+  const startedAt = run.clock();
+  const iterator = measured(run, figures, startedAt);
+  try {
+    let first = await iterator.next();
+    // Past `request-start`: a server engine only knows the upstream answered once its first
+    // chunk is in, and an embedded one has then produced its first token.
+    while (!first.done && first.value.type === 'request-start') first = await iterator.next();
+    if (!first.done && first.value.type === 'error') throw first.value.error;
+    return { figures, startedAt, iterator, first };
+  } catch (error) {
+    run.onDone(figures, error);
+    throw error;
+  }
+}
+
 /**
  * The answer as a byte stream of SSE events. Cancelling the stream (the client went away)
  * aborts the generation through `abort`. A failure after the first byte ends the stream
  * with an `error` event and `[DONE]`, never a hang.
  */
-export function streamChat(run: ChatRun, abort: () => void): ReadableStream<Uint8Array> {
-  const figures = newFigures();
-  const startedAt = run.clock();
+export function streamChat(
+  run: ChatRun,
+  primed: PrimedChat,
+  abort: () => void,
+): ReadableStream<Uint8Array> {
+  const { figures } = primed;
   const head = `{"id":"${run.id}","object":"chat.completion.chunk","created":${run.created},"model":${JSON.stringify(run.model)},`;
   const chunk = (choices: string, extra = ''): string =>
     `data: ${head}"choices":${choices}${extra}}\n\n`;
@@ -183,7 +218,8 @@ export function streamChat(run: ChatRun, abort: () => void): ReadableStream<Uint
       `[{"index":0,"delta":${JSON.stringify(fields)},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : `"${finishReason}"`}}]`,
       extra,
     );
-  let iterator: AsyncGenerator<StreamPart> | undefined;
+  const iterator = primed.iterator;
+  let pending: IteratorResult<StreamPart> | undefined = primed.first;
   let done = false;
   const finish = (error: unknown): void => {
     if (done) return;
@@ -193,13 +229,12 @@ export function streamChat(run: ChatRun, abort: () => void): ReadableStream<Uint
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(delta({ role: 'assistant', content: '' }, null)));
-      iterator = measured(run, figures, startedAt);
     },
     async pull(controller) {
-      const parts = iterator as AsyncGenerator<StreamPart>;
       try {
         for (;;) {
-          const next = await parts.next();
+          const next = pending ?? (await iterator.next());
+          pending = undefined;
           if (next.done) {
             // The finish chunk carries the timings, as llama-server's last chunk does.
             let tail = delta(
@@ -248,7 +283,7 @@ export function streamChat(run: ChatRun, abort: () => void): ReadableStream<Uint
     async cancel() {
       abort();
       finish(new Error('The client closed the stream.'));
-      await iterator?.return(undefined).catch(() => undefined);
+      await iterator.return(undefined).catch(() => undefined);
     },
   });
 }

@@ -204,6 +204,8 @@ export class ModelPool {
         (engine) => {
           state.engine = engine;
           state.loading = undefined;
+          // Every request that wanted it may have left during the load: keep-alive still applies.
+          if (state.inFlight === 0 && !this.#closed) this.#scheduleUnload(state);
         },
         () => {
           state.loading = undefined;

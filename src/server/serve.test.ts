@@ -5,6 +5,7 @@
 import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSyntheticServer } from '../bench/synthetic-server.js';
 import { demoModelPathForTests, TEST_HOME } from '../test-support/demo-models.js';
 import { type RunningServer, type ServeOptions, startServer } from './serve.js';
 
@@ -920,6 +921,49 @@ function checkFuzzResponse(
   expect(typeof error?.message, where).toBe('string');
   expect(typeof error?.type, where).toBe('string');
 }
+
+describe('tandem serve in front of the synthetic server', () => {
+  it('ends the stream with an error event when the upstream drops mid-stream, and 502s a failed start', async () => {
+    const upstream = await startSyntheticServer({ ttftMs: 1, itlMs: 1 });
+    try {
+      const gateway = await start({
+        models: [{ name: 'remote', reference: `${upstream.baseUrl}#synthetic` }],
+      });
+      upstream.enqueueFaults([{ dropAfterTokens: 3 }]);
+      const response = await post(gateway, '/v1/chat/completions', {
+        model: 'remote',
+        messages,
+        max_tokens: 20,
+        stream: true,
+      });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      const events = text.split('\n\n').filter((event) => event !== '');
+      const contents = events
+        .filter((event) => event.includes('"content":"') && !event.includes('"content":""'))
+        .map((event) => JSON.parse(event.slice('data: '.length)).choices[0].delta.content);
+      expect(contents).toHaveLength(3);
+      expect(events.at(-2)).toMatch(
+        /^data: \{"error":\{"message":"The generation failed: .*closed/,
+      );
+      expect(events.at(-1)).toBe('data: [DONE]');
+
+      // A start that fails (HTTP 500 upstream, after the engine's retries) is a 502, not a 200.
+      upstream.enqueueFaults([{ status: 500 }, { status: 500 }, { status: 500 }]);
+      const failed = await post(gateway, '/v1/chat/completions', {
+        model: 'remote',
+        messages,
+        max_tokens: 5,
+        stream: true,
+      });
+      expect(failed.status).toBe(502);
+      const body = (await failed.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(/answered HTTP 500/);
+    } finally {
+      await upstream.close();
+    }
+  });
+});
 
 describe('tandem serve under fuzzing', () => {
   it('answers 1,200 random and malformed bodies with JSON, never a 5xx', async () => {

@@ -5,9 +5,9 @@
  * JSON errors: never a stack trace, never a 500 for bad input.
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import {
   ApiCallError,
@@ -97,16 +97,64 @@ function keysMatch(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function readJson(c: Context): Promise<{ ok: true; body: unknown } | { ok: false }> {
-  const text = await c.req.text();
+type BodyRead = { ok: true; body: unknown } | { ok: false; reason: 'not-json' | 'too-large' };
+
+/**
+ * The body as text, at most `maxBytes`. On Node it is read straight from the IncomingMessage
+ * (a body length declared over the limit is refused before reading); through web streams it
+ * cost ~0.1 ms per request, on the path to every first token.
+ */
+function readBodyText(c: Context, maxBytes: number): Promise<string | undefined> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming === undefined || incoming.readableEnded || incoming.readableDidRead) {
+    return c.req.text().then((text) => (Buffer.byteLength(text) > maxBytes ? undefined : text));
+  }
+  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let tooLarge = false;
+    incoming.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      total += chunk.byteLength;
+      if (total > maxBytes) {
+        tooLarge = true;
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    incoming.once('end', () => {
+      if (!tooLarge) resolve(Buffer.concat(chunks, total).toString('utf8'));
+    });
+    incoming.once('error', reject);
+  });
+}
+
+async function readJson(c: Context, maxBytes: number): Promise<BodyRead> {
+  const text = await readBodyText(c, maxBytes);
+  if (text === undefined) return { ok: false, reason: 'too-large' };
   try {
     return { ok: true, body: JSON.parse(text) as unknown };
   } catch {
-    return { ok: false };
+    return { ok: false, reason: 'not-json' };
   }
 }
 
-function notJson(c: Context): Response {
+function unreadable(c: Context, reason: 'not-json' | 'too-large', maxBytes: number): Response {
+  if (reason === 'too-large') {
+    return errorResponse(
+      c,
+      413,
+      openAIError(
+        `The request body is larger than ${maxBytes} bytes.`,
+        'invalid_request_error',
+        null,
+        'request_too_large',
+      ),
+    );
+  }
   return errorResponse(
     c,
     400,
@@ -208,24 +256,6 @@ export function createServerApp(
   app.use('/v1/*', requireKey);
   app.use('/metrics', requireKey);
 
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) =>
-        errorResponse(
-          c,
-          413,
-          openAIError(
-            `The request body is larger than ${options.maxBodyBytes} bytes.`,
-            'invalid_request_error',
-            null,
-            'request_too_large',
-          ),
-        ),
-    }),
-  );
-
   app.get('/health', (c) =>
     c.json({
       status: 'ok',
@@ -309,8 +339,8 @@ export function createServerApp(
   }
 
   app.post('/v1/chat/completions', async (c) => {
-    const json = await readJson(c);
-    if (!json.ok) return notJson(c);
+    const json = await readJson(c, options.maxBodyBytes);
+    if (!json.ok) return unreadable(c, json.reason, options.maxBodyBytes);
     const parsed = parseChatCompletionRequest(json.body);
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
     const request = parsed.request;
@@ -396,8 +426,8 @@ export function createServerApp(
   });
 
   app.post('/v1/embeddings', async (c) => {
-    const json = await readJson(c);
-    if (!json.ok) return notJson(c);
+    const json = await readJson(c, options.maxBodyBytes);
+    if (!json.ok) return unreadable(c, json.reason, options.maxBodyBytes);
     const parsed = parseEmbeddingsRequest(json.body);
     if (!parsed.ok) return errorResponse(c, 400, parsed.error);
     const request = parsed.request;

@@ -1,0 +1,277 @@
+/**
+ * npm run bench:serve (after npm run build) — what `tandem serve` costs a client.
+ *
+ * 1. demo-llm in this process (tandem's llama engine) against demo-llm behind `tandem serve`
+ *    in a child process (tandem's openai engine as the client), same threads, same prompt,
+ *    interleaved rounds of greedy generation that ignore EOS: decode tokens/s over HTTP over
+ *    in-process, paired by round (target ≥ 0.95); then interleaved one-token requests for the
+ *    TTFT HTTP adds at p50 (target ≤ 2 ms), split by the server's own timings.
+ * 2. 64 concurrent streaming clients on demo-slm in a closed loop through the server: errors
+ *    (target none), tokens/s, TTFT, and the server's RSS and peak RSS at the middle and the
+ *    end of the run, so a reader can see whether memory stays bounded.
+ *
+ * Both paths are warmed up first with 300 small requests each (demo-slm, same code).
+ *
+ * Environment: BENCH_ROUNDS (20), BENCH_TOKENS (128), BENCH_TTFT_ROUNDS (200), BENCH_CLIENTS (64), BENCH_DURATION_S
+ * (10), TANDEM_THREADS.
+ */
+import { createOpenAIEngine } from '../engines/openai/openai-engine.js';
+import { createEngine } from '../engines/registry.js';
+import type { Engine } from '../engines/spec.js';
+import { errorLine, TandemError } from '../errors.js';
+import { type GenerationMeasurement, measureGeneration } from '../measure/generation-timing.js';
+import { describeMachine } from '../measure/machine.js';
+import { percentiles, summarize } from '../measure/statistics.js';
+import { modelsDirectory, tandemHome } from '../models/cache.js';
+import { ensureDemoModel } from '../models/demo/demo-models.js';
+import { parseWholeNumber } from '../numbers.js';
+import { formatBytes } from '../units.js';
+import { startServeProcess } from './serve-process.js';
+
+const PROMPT = 'List 5 benefits of local AI inference.';
+/** Small requests through each path before measuring, so that both are JIT-compiled. */
+const warmUpRequests = 300;
+
+function setting(name: string, fallback: number, min = 1): number {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') return fallback;
+  return parseWholeNumber(value, `${name}=${value}`, { min });
+}
+
+async function generate(engine: Engine, maxTokens: number): Promise<GenerationMeasurement> {
+  const measurement = await measureGeneration(
+    engine.stream({
+      messages: [{ role: 'user', content: PROMPT }],
+      maxTokens,
+      temperature: 0,
+      ignoreEos: true,
+    }),
+  );
+  if (measurement.incomplete) {
+    throw new TandemError(`A generation failed: ${measurement.errorMessage ?? 'incomplete'}`);
+  }
+  return measurement;
+}
+
+function fixed(value: number | undefined, digits = 2): string {
+  return value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
+}
+
+async function httpAgainstInProcess(
+  home: string,
+  threads: number,
+  rounds: number,
+  tokens: number,
+  ttftRounds: number,
+): Promise<void> {
+  console.log(
+    `\n1. demo-llm, ${tokens} tokens × ${rounds} interleaved rounds, greedy, EOS ignored, ${threads} thread${threads === 1 ? '' : 's'}`,
+  );
+  const server = await startServeProcess({
+    port: 0,
+    maxConcurrency: 1,
+    keepAliveMs: 3_600_000,
+    engineOptions: { home, threads, gpu: 'cpu' },
+  });
+  const local = await createEngine('demo-llm', { home, threads, gpu: 'cpu', sequences: 1 });
+  const remote = createOpenAIEngine({
+    model: 'demo-llm',
+    baseUrl: `${server.url}/v1`,
+    environment: {},
+    maxRetries: 0,
+  });
+  try {
+    await local.load();
+    // Warm-up: loads the server's model, then runs both code paths until the JIT has
+    // compiled them (a server that has been up for a while is warm). Small requests on
+    // demo-slm go through exactly the same code as demo-llm's, only faster.
+    await generate(local, 16);
+    await generate(remote, 16);
+    const localSmall = await createEngine('demo-slm', { home, threads, gpu: 'cpu', sequences: 1 });
+    const remoteSmall = createOpenAIEngine({
+      model: 'demo-slm',
+      baseUrl: `${server.url}/v1`,
+      environment: {},
+      maxRetries: 0,
+    });
+    for (let round = 0; round < warmUpRequests; round++) {
+      await generate(localSmall, 2);
+      await generate(remoteSmall, 2);
+    }
+    await localSmall.dispose();
+    await remoteSmall.dispose();
+    // Decode: long greedy generations, interleaved (alternating which goes first).
+    const localRuns: GenerationMeasurement[] = [];
+    const remoteRuns: GenerationMeasurement[] = [];
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 0) {
+        localRuns.push(await generate(local, tokens));
+        remoteRuns.push(await generate(remote, tokens));
+      } else {
+        remoteRuns.push(await generate(remote, tokens));
+        localRuns.push(await generate(local, tokens));
+      }
+    }
+    const decode = (runs: GenerationMeasurement[]) =>
+      runs.map((run) => run.decodeTokensPerSecond ?? Number.NaN);
+    const localDecode = summarize(decode(localRuns));
+    const remoteDecode = summarize(decode(remoteRuns));
+    const ratios = summarize(
+      decode(remoteRuns).map((value, index) => value / (decode(localRuns)[index] as number)),
+    );
+    console.log(
+      `   decode tokens/s, median of ${rounds} × ${tokens} tokens: in-process ${fixed(localDecode?.p50, 1)}, over HTTP ${fixed(remoteDecode?.p50, 1)}`,
+    );
+    const ratio = ratios?.mean ?? Number.NaN;
+    const low = ratios?.ci95?.low;
+    console.log(
+      `   ratio HTTP / in-process, paired by round: mean ${fixed(ratio, 3)}${ratios?.ci95 === undefined ? '' : ` (95% CI ${fixed(ratios.ci95.low, 3)}–${fixed(ratios.ci95.high, 3)})`} — target ≥ 0.95: ${low !== undefined && low >= 0.95 ? 'met beyond noise' : ratio >= 0.95 ? 'met by the point estimate' : 'NOT met'}`,
+    );
+
+    // TTFT: many one-token requests, interleaved, so that the p50s are tight.
+    const localFirst: GenerationMeasurement[] = [];
+    const remoteFirst: GenerationMeasurement[] = [];
+    for (let round = 0; round < ttftRounds; round++) {
+      if (round % 2 === 0) {
+        localFirst.push(await generate(local, 1));
+        remoteFirst.push(await generate(remote, 1));
+      } else {
+        remoteFirst.push(await generate(remote, 1));
+        localFirst.push(await generate(local, 1));
+      }
+    }
+    const ttft = (runs: GenerationMeasurement[]) => runs.map((run) => run.ttftMs ?? Number.NaN);
+    const [localTtft] = percentiles(ttft(localFirst), [50]);
+    const [remoteTtft] = percentiles(ttft(remoteFirst), [50]);
+    const addedTtft = (remoteTtft as number) - (localTtft as number);
+    const pairedAdded = summarize(
+      ttft(remoteFirst).map((value, index) => value - (ttft(localFirst)[index] as number)),
+    );
+    console.log(
+      `   TTFT p50 of ${ttftRounds} one-token requests each: in-process ${fixed(localTtft, 2)} ms, over HTTP ${fixed(remoteTtft, 2)} ms: HTTP adds ${fixed(addedTtft, 2)} ms (paired differences: median ${fixed(pairedAdded?.p50, 2)} ms, mean ${fixed(pairedAdded?.mean, 2)}${pairedAdded?.ci95 === undefined ? '' : `, 95% CI ${fixed(pairedAdded.ci95.low, 2)}–${fixed(pairedAdded.ci95.high, 2)}`}) — target ≤ 2 ms: ${addedTtft <= 2 ? 'met' : 'NOT met'}`,
+    );
+    // Where it goes: the server's own prompt phase (its engine, from the start of generation
+    // to the first token) against the client's TTFT over HTTP.
+    const serverPromptMs = remoteFirst.map((run) => run.serverTimings?.promptMs ?? Number.NaN);
+    if (serverPromptMs.every((value) => Number.isFinite(value))) {
+      const outsideEngine = remoteFirst.map(
+        (run, index) => (run.ttftMs ?? Number.NaN) - (serverPromptMs[index] as number),
+      );
+      const [serverPromptP50] = percentiles(serverPromptMs, [50]);
+      const [outsideP50] = percentiles(outsideEngine, [50]);
+      console.log(
+        `   the server's timings: its engine's prompt phase p50 ${fixed(serverPromptP50, 2)} ms; client TTFT − that, p50 ${fixed(outsideP50, 2)} ms (HTTP both ways, routing, validation, SSE)`,
+      );
+    }
+  } finally {
+    await local.dispose();
+    await remote.dispose();
+    await server.close();
+  }
+}
+
+async function concurrentClients(
+  home: string,
+  threads: number,
+  clients: number,
+  durationMs: number,
+): Promise<void> {
+  const maxTokens = 64;
+  console.log(
+    `\n2. ${clients} concurrent streaming clients on demo-slm, closed loop, ${maxTokens} tokens each, ${durationMs / 1000} s (server: 16 at once, queue 64)`,
+  );
+  const server = await startServeProcess({
+    port: 0,
+    maxConcurrency: 16,
+    maxQueue: 64,
+    keepAliveMs: 3_600_000,
+    engineOptions: { home, threads, gpu: 'cpu', contextSize: 1024 },
+  });
+  const engine = createOpenAIEngine({
+    model: 'demo-slm',
+    baseUrl: `${server.url}/v1`,
+    environment: {},
+    maxRetries: 0,
+  });
+  try {
+    const before = await server.memory();
+    await generate(engine, 8);
+    const errors = new Map<string, number>();
+    const ttfts: number[] = [];
+    let tokens = 0;
+    let requests = 0;
+    const startedAt = performance.now();
+    const endsAt = startedAt + durationMs;
+    let middle: Awaited<ReturnType<typeof server.memory>> | undefined;
+    const middleTimer = setTimeout(() => {
+      void server.memory().then((memory) => {
+        middle = memory;
+      });
+    }, durationMs / 2);
+    async function client(): Promise<void> {
+      while (performance.now() < endsAt) {
+        const measurement = await measureGeneration(
+          engine.stream({
+            messages: [{ role: 'user', content: PROMPT }],
+            maxTokens,
+            ignoreEos: true,
+          }),
+        );
+        requests++;
+        if (measurement.incomplete) {
+          const cause = measurement.errorMessage ?? measurement.finishReason;
+          errors.set(cause, (errors.get(cause) ?? 0) + 1);
+          continue;
+        }
+        tokens += measurement.outputTokens;
+        if (measurement.ttftMs !== undefined) ttfts.push(measurement.ttftMs);
+      }
+    }
+    await Promise.all(Array.from({ length: clients }, () => client()));
+    clearTimeout(middleTimer);
+    const elapsedMs = performance.now() - startedAt;
+    const after = await server.memory();
+    const errorCount = [...errors.values()].reduce((sum, count) => sum + count, 0);
+    const [ttftP50, ttftP99] = ttfts.length > 0 ? percentiles(ttfts, [50, 99]) : [];
+    console.log(
+      `   ${requests} requests, ${errorCount} errors — target no errors: ${errorCount === 0 ? 'met' : 'NOT met'}`,
+    );
+    for (const [cause, count] of errors) console.log(`     ${count} × ${cause}`);
+    console.log(
+      `   ${Math.round((tokens * 1000) / elapsedMs).toLocaleString('en-US')} tokens/s in all; TTFT (queue included) p50 ${fixed(ttftP50, 1)} ms, p99 ${fixed(ttftP99, 1)} ms`,
+    );
+    console.log(
+      `   server RSS: ${formatBytes(before.rssBytes)} before (model not loaded), ${middle === undefined ? '—' : formatBytes(middle.rssBytes)} half-way, ${formatBytes(after.rssBytes)} at the end; peak ${middle === undefined ? '—' : formatBytes(middle.peakRssBytes)} half-way, ${formatBytes(after.peakRssBytes)} at the end`,
+    );
+  } finally {
+    await engine.dispose();
+    await server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const rounds = setting('BENCH_ROUNDS', 20, 2);
+  const tokens = setting('BENCH_TOKENS', 128, 2);
+  const ttftRounds = setting('BENCH_TTFT_ROUNDS', 200, 2);
+  const clients = setting('BENCH_CLIENTS', 64);
+  const durationMs = setting('BENCH_DURATION_S', 10) * 1000;
+  const threads = setting('TANDEM_THREADS', 1);
+  const home = tandemHome();
+  for (const name of ['demo-slm', 'demo-llm'] as const) {
+    await ensureDemoModel(name, { modelsDirectory: modelsDirectory(home) });
+  }
+  const machine = describeMachine();
+  console.log(
+    `bench:serve — ${machine.cpuModel}, ${machine.logicalCores} logical cores, ${formatBytes(machine.totalMemoryBytes)}; Node ${process.version}; server in its own process`,
+  );
+  await httpAgainstInProcess(home, threads, rounds, tokens, ttftRounds);
+  await concurrentClients(home, threads, clients, durationMs);
+  console.log(
+    '\n(The demo models have random weights; their speed is that of real models of their shape.)',
+  );
+}
+
+await main().catch((error: unknown) => {
+  console.error(`error: ${errorLine(error)}`);
+  process.exitCode = error instanceof TandemError ? error.exitCode : 1;
+});

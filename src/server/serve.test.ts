@@ -153,6 +153,73 @@ afterEach(async () => {
 });
 
 describe('tandem serve through the openai package', () => {
+  it('makes embeddings, as floats and as base64', async () => {
+    const server = await start();
+    const openai = client(server);
+    const result = await openai.embeddings.create({
+      model: 'demo-slm',
+      input: ['local models', 'local models', 'something else'],
+      encoding_format: 'float',
+    });
+    expect(result.data).toHaveLength(3);
+    const [first, second, third] = result.data.map((item) => item.embedding);
+    expect(first?.length).toBeGreaterThan(8);
+    expect(first?.every((value) => Number.isFinite(value))).toBe(true);
+    expect(second).toEqual(first);
+    expect(third).not.toEqual(first);
+    expect(result.usage.prompt_tokens).toBeGreaterThan(0);
+    // The openai package asks for base64 by default and decodes it into the same floats.
+    const decoded = await openai.embeddings.create({ model: 'demo-slm', input: 'local models' });
+    const floats = decoded.data[0]?.embedding ?? [];
+    expect(floats).toHaveLength(first?.length ?? -1);
+    for (const [index, value] of floats.entries()) {
+      expect(value).toBeCloseTo(first?.[index] ?? Number.NaN, 5);
+    }
+  });
+
+  it('constrains the answer to a JSON schema, and refuses a schema the grammar cannot enforce', async () => {
+    const server = await start();
+    const openai = client(server);
+    const completion = await openai.chat.completions.create({
+      model: 'demo-slm',
+      messages,
+      max_tokens: 200,
+      temperature: 0,
+      response_format: {
+        type: 'json_schema',
+        json_schema: {
+          name: 'answer',
+          strict: true,
+          schema: {
+            type: 'object',
+            properties: { a: { type: 'integer' } },
+            required: ['a'],
+            additionalProperties: false,
+          },
+        },
+      },
+    });
+    const choice = completion.choices[0];
+    expect(choice?.finish_reason).toBe('stop');
+    const parsed = JSON.parse(choice?.message.content ?? '') as { a: unknown };
+    expect(Number.isInteger(parsed.a)).toBe(true);
+    await expect(
+      openai.chat.completions.create({
+        model: 'demo-slm',
+        messages,
+        max_tokens: 20,
+        stream: true,
+        response_format: {
+          type: 'json_schema',
+          json_schema: {
+            name: 'email',
+            schema: { type: 'object', properties: { e: { type: 'string', pattern: '^.+@.+$' } } },
+          },
+        },
+      }),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/pattern/) });
+  });
+
   it('answers a non-streaming chat completion with usage and timings', async () => {
     const server = await start();
     const completion = await client(server).chat.completions.create({

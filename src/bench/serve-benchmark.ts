@@ -7,13 +7,13 @@
  *    in-process, paired by round (target ≥ 0.95); then interleaved one-token requests for the
  *    TTFT HTTP adds at p50 (target ≤ 2 ms), split by the server's own timings.
  * 2. 64 concurrent streaming clients on demo-slm in a closed loop through the server: errors
- *    (target none), tokens/s, TTFT, and the server's RSS and peak RSS at the middle and the
- *    end of the run, so a reader can see whether memory stays bounded.
+ *    (target none), tokens/s, TTFT, and the server's RSS at each quarter of the run and its
+ *    peak, so a reader can see whether memory stays bounded.
  *
  * Both paths are warmed up first with 300 small requests each (demo-slm, same code).
  *
- * Environment: BENCH_ROUNDS (20), BENCH_TOKENS (128), BENCH_TTFT_ROUNDS (200), BENCH_CLIENTS (64), BENCH_DURATION_S
- * (10), TANDEM_THREADS.
+ * Environment: BENCH_ROUNDS (20), BENCH_TOKENS (128), BENCH_TTFT_ROUNDS (200), BENCH_CLIENTS
+ * (64), BENCH_DURATION_S (30), TANDEM_THREADS.
  */
 import { createOpenAIEngine } from '../engines/openai/openai-engine.js';
 import { createEngine } from '../engines/registry.js';
@@ -202,12 +202,16 @@ async function concurrentClients(
     let requests = 0;
     const startedAt = performance.now();
     const endsAt = startedAt + durationMs;
-    let middle: Awaited<ReturnType<typeof server.memory>> | undefined;
-    const middleTimer = setTimeout(() => {
-      void server.memory().then((memory) => {
-        middle = memory;
-      });
-    }, durationMs / 2);
+    // The server's memory at each quarter of the run: bounded means it stops growing.
+    const quarters: Awaited<ReturnType<typeof server.memory>>[] = [];
+    const quarterTimers = [1, 2, 3].map((quarter) =>
+      setTimeout(
+        () => {
+          void server.memory().then((memory) => quarters.push(memory));
+        },
+        (durationMs * quarter) / 4,
+      ),
+    );
     async function client(): Promise<void> {
       while (performance.now() < endsAt) {
         const measurement = await measureGeneration(
@@ -228,7 +232,7 @@ async function concurrentClients(
       }
     }
     await Promise.all(Array.from({ length: clients }, () => client()));
-    clearTimeout(middleTimer);
+    for (const timer of quarterTimers) clearTimeout(timer);
     const elapsedMs = performance.now() - startedAt;
     const after = await server.memory();
     const errorCount = [...errors.values()].reduce((sum, count) => sum + count, 0);
@@ -240,8 +244,9 @@ async function concurrentClients(
     console.log(
       `   ${Math.round((tokens * 1000) / elapsedMs).toLocaleString('en-US')} tokens/s in all; TTFT (queue included) p50 ${fixed(ttftP50, 1)} ms, p99 ${fixed(ttftP99, 1)} ms`,
     );
+    const samples = [...quarters, after];
     console.log(
-      `   server RSS: ${formatBytes(before.rssBytes)} before (model not loaded), ${middle === undefined ? '—' : formatBytes(middle.rssBytes)} half-way, ${formatBytes(after.rssBytes)} at the end; peak ${middle === undefined ? '—' : formatBytes(middle.peakRssBytes)} half-way, ${formatBytes(after.peakRssBytes)} at the end`,
+      `   server RSS: ${formatBytes(before.rssBytes)} before (model not loaded); at each quarter of the run ${samples.map((memory) => formatBytes(memory.rssBytes)).join(', ')}; peak ${formatBytes(after.peakRssBytes)}`,
     );
   } finally {
     await engine.dispose();
@@ -254,7 +259,7 @@ async function main(): Promise<void> {
   const tokens = setting('BENCH_TOKENS', 128, 2);
   const ttftRounds = setting('BENCH_TTFT_ROUNDS', 200, 2);
   const clients = setting('BENCH_CLIENTS', 64);
-  const durationMs = setting('BENCH_DURATION_S', 10) * 1000;
+  const durationMs = setting('BENCH_DURATION_S', 30) * 1000;
   const threads = setting('TANDEM_THREADS', 1);
   const home = tandemHome();
   for (const name of ['demo-slm', 'demo-llm'] as const) {

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSyntheticServer } from '../bench/synthetic-server.js';
 import { demoModelPathForTests, TEST_HOME } from '../test-support/demo-models.js';
+import { startScriptedServer } from '../test-support/scripted-server.js';
 import { type RunningServer, type ServeOptions, startServer } from './serve.js';
 
 const engineOptions = { home: TEST_HOME, threads: 1, gpu: 'cpu' as const };
@@ -989,7 +990,75 @@ function checkFuzzResponse(
   expect(typeof error?.type, where).toBe('string');
 }
 
-describe('tandem serve in front of the synthetic server', () => {
+describe('tandem serve in front of the scripted and synthetic servers', () => {
+  it('relays reasoning, content and usage from the scripted server, and its in-band error', async () => {
+    const upstream = await startScriptedServer({
+      models: ['phi4-mini:latest'],
+      chatScripts: [
+        [
+          { type: 'delta', delta: { role: 'assistant', reasoning_content: 'Think.' } },
+          { type: 'delta', delta: { content: 'Hel' } },
+          { type: 'delta', delta: { content: 'lo' } },
+          { type: 'delta', delta: {}, finishReason: 'stop' },
+          { type: 'usage', usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } },
+          { type: 'done' },
+        ],
+        [
+          { type: 'delta', delta: { content: 'Par' } },
+          { type: 'error', error: { message: 'the upstream ran out of memory', code: 500 } },
+        ],
+      ],
+    });
+    try {
+      const gateway = await start({
+        models: [{ name: 'phi-4-mini', reference: `${upstream.baseUrl}#phi4-mini` }],
+      });
+      const openai = client(gateway);
+      const stream = await openai.chat.completions.create({
+        model: 'phi-4-mini',
+        messages,
+        max_tokens: 10,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let content = '';
+      let reasoning = '';
+      let usage: { completion_tokens: number } | undefined;
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta as
+          | { content?: string; reasoning_content?: string }
+          | undefined;
+        content += delta?.content ?? '';
+        reasoning += delta?.reasoning_content ?? '';
+        if (chunk.usage) usage = chunk.usage;
+        expect(chunk.model).toBe('phi-4-mini');
+      }
+      expect(content).toBe('Hello');
+      expect(reasoning).toBe('Think.');
+      expect(usage?.completion_tokens).toBe(3);
+      // The alias was resolved to the upstream's own id, and the options went through.
+      expect(upstream.requests[0]?.body).toMatchObject({
+        model: 'phi4-mini:latest',
+        max_tokens: 10,
+      });
+
+      const failing = await post(gateway, '/v1/chat/completions', {
+        model: 'phi-4-mini',
+        messages,
+        stream: true,
+      });
+      expect(failing.status).toBe(200);
+      const text = await failing.text();
+      expect(text).toContain('"content":"Par"');
+      expect(text).toMatch(
+        /data: \{"error":\{"message":"The generation failed: .*ran out of memory/,
+      );
+      expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('ends the stream with an error event when the upstream drops mid-stream, and 502s a failed start', async () => {
     const upstream = await startSyntheticServer({ ttftMs: 1, itlMs: 1 });
     try {

@@ -132,6 +132,22 @@ describe('servedModels', () => {
     ]);
   });
 
+  it('serves pulled catalog models under their names, unless a user model took the name', () => {
+    expect(servedModels([], ['phi-4-mini', 'qwen2.5-0.5b'])).toEqual([
+      { name: 'phi-4-mini', reference: 'phi-4-mini' },
+      { name: 'qwen2.5-0.5b', reference: 'qwen2.5-0.5b' },
+      { name: 'demo-slm', reference: 'demo-slm' },
+      { name: 'demo-llm', reference: 'demo-llm' },
+    ]);
+    expect(
+      servedModels([{ name: 'phi-4-mini', reference: 'foundry:phi-4-mini' }], ['phi-4-mini']),
+    ).toEqual([
+      { name: 'phi-4-mini', reference: 'foundry:phi-4-mini' },
+      { name: 'demo-slm', reference: 'demo-slm' },
+      { name: 'demo-llm', reference: 'demo-llm' },
+    ]);
+  });
+
   it('refuses a name given twice', () => {
     expect(() =>
       servedModels([

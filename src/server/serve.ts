@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import { parseModelReference } from '../engines/reference.js';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import { InvalidArgumentError, TandemError } from '../errors.js';
+import { listCachedModels, tandemHome } from '../models/cache.js';
 import { DEMO_MODEL_NAMES } from '../models/demo/demo-models.js';
 import { createServerApp, type ServerAppOptions } from './app.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
@@ -27,6 +28,8 @@ export interface ServeOptions {
   keepAliveMs?: number;
   maxBodyBytes?: number;
   engineOptions?: CreateEngineOptions;
+  /** Serve the catalog models pulled into the cache under their names. Default true. */
+  servePulledModels?: boolean;
 }
 
 export interface RunningServer {
@@ -66,8 +69,15 @@ export function parseServedModel(text: string): ServedModelConfig {
   return { name, reference };
 }
 
-/** The served models: the user's, then the demo models under their own names. */
-export function servedModels(models: readonly ServedModelConfig[]): ServedModelConfig[] {
+/**
+ * The served models: the user's; then the catalog models pulled into the cache, under their
+ * catalog names (so a page that asks for `phi-4-mini` gets the real one once it is pulled),
+ * unless a user model has that name; then the demo models under their own names.
+ */
+export function servedModels(
+  models: readonly ServedModelConfig[],
+  pulledAliases: readonly string[] = [],
+): ServedModelConfig[] {
   const names = new Set<string>();
   const all: ServedModelConfig[] = [];
   for (const model of models) {
@@ -82,6 +92,12 @@ export function servedModels(models: readonly ServedModelConfig[]): ServedModelC
     names.add(model.name);
     all.push(model);
   }
+  for (const alias of pulledAliases) {
+    if (!names.has(alias)) {
+      names.add(alias);
+      all.push({ name: alias, reference: alias });
+    }
+  }
   for (const demo of DEMO_MODEL_NAMES) all.push({ name: demo, reference: demo });
   return all;
 }
@@ -94,11 +110,17 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       `Binding ${host} lets other machines use your models: give --api-key KEY (clients send Authorization: Bearer KEY), or --allow-unauthenticated if you mean it.`,
     );
   }
-  const models = servedModels(options.models ?? []);
+  const engineOptions = options.engineOptions ?? {};
+  const pulled =
+    options.servePulledModels === false
+      ? []
+      : (await listCachedModels(engineOptions.home ?? tandemHome(engineOptions.env ?? process.env)))
+          .filter((model) => model.complete)
+          .map((model) => model.alias);
+  const models = servedModels(options.models ?? [], pulled);
   const demoReferences = new Set<string>(DEMO_MODEL_NAMES);
   const metrics = createServerMetrics();
   for (const model of models) metrics.setModelLoaded(model.name, false);
-  const engineOptions = options.engineOptions ?? {};
   const pool = new ModelPool({
     models,
     createEngine: (reference, sequences) =>

@@ -47,7 +47,11 @@ export async function startServeProcess(options: ServeOptions): Promise<ServePro
   return {
     url,
     memory: () =>
-      new Promise<ServeProcessMemory>((resolve) => {
+      new Promise<ServeProcessMemory>((resolve, reject) => {
+        if (child.exitCode !== null || !child.connected) {
+          reject(new Error('tandem serve has exited.'));
+          return;
+        }
         waiters.push(resolve);
         child.send({ type: 'memory' });
       }),

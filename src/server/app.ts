@@ -4,7 +4,7 @@
  * CORS for localhost and file:// pages, optional Bearer key, a body limit) and OpenAI-shaped
  * JSON errors: never a stack trace, never a 500 for bad input.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
@@ -91,10 +91,14 @@ function allowedOrigin(rule: ServerAppOptions['cors'], origin: string): string |
   return rule.includes(origin) ? origin : null;
 }
 
+/** Compares digests, so that neither the key's bytes nor its length leak through timing. */
 function keysMatch(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function httpVersionOf(c: Context): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.httpVersion;
 }
 
 type BodyRead = { ok: true; body: unknown } | { ok: false; reason: 'not-json' | 'too-large' };
@@ -225,6 +229,26 @@ export function createServerApp(
     });
   }
 
+  // CORS headers only stop a page from reading the answer; a cross-origin "simple" POST
+  // (text/plain, a form) would still run. A request whose Origin is not allowed is refused
+  // before any work. Clients that are not browsers send no Origin.
+  app.use('*', async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin !== undefined && allowedOrigin(options.cors, origin) === null) {
+      return errorResponse(
+        c,
+        403,
+        openAIError(
+          `Refused: origin '${origin.slice(0, 100)}' is not allowed. Start tandem serve with --cors ${origin.slice(0, 100)} to allow it.`,
+          'invalid_request_error',
+          null,
+          'origin_not_allowed',
+        ),
+      );
+    }
+    await next();
+  });
+
   app.use(
     '*',
     cors({
@@ -339,6 +363,7 @@ export function createServerApp(
   }
 
   app.post('/v1/chat/completions', async (c) => {
+    const receivedAt = clock();
     const json = await readJson(c, options.maxBodyBytes);
     if (!json.ok) return unreadable(c, json.reason, options.maxBodyBytes);
     const parsed = parseChatCompletionRequest(json.body);
@@ -356,6 +381,7 @@ export function createServerApp(
       clientSignal.removeEventListener('abort', onClientGone);
       return slot.response;
     }
+    const generationStartedAt = clock();
     const run = {
       id: completionId(),
       created: now(),
@@ -371,11 +397,19 @@ export function createServerApp(
         clientSignal.removeEventListener('abort', onClientGone);
         slot.lease.release();
         metrics.countTokens(request.model, figures.promptTokens, figures.completionTokens);
+        // The metrics count from the request, queue wait and model load included.
+        const beforeGenerationMs = generationStartedAt - receivedAt;
         if (figures.timeToFirstTokenMs !== undefined) {
-          metrics.observeTimeToFirstTokenSeconds(request.model, figures.timeToFirstTokenMs / 1000);
+          metrics.observeTimeToFirstTokenSeconds(
+            request.model,
+            (beforeGenerationMs + figures.timeToFirstTokenMs) / 1000,
+          );
         }
         if (error === undefined) {
-          metrics.observeRequestDurationSeconds(request.model, figures.durationMs / 1000);
+          metrics.observeRequestDurationSeconds(
+            request.model,
+            (beforeGenerationMs + figures.durationMs) / 1000,
+          );
         }
       },
     };
@@ -419,7 +453,8 @@ export function createServerApp(
           'x-accel-buffering': 'no',
           // Said outright: without it @hono/node-server waits for a second chunk (and a timer
           // tick) to see whether it can send a Content-Length, which delays the first token.
-          'transfer-encoding': 'chunked',
+          // HTTP/1.0 has no chunked coding: its stream ends when the connection closes.
+          ...(httpVersionOf(c) === '1.0' ? {} : { 'transfer-encoding': 'chunked' }),
         },
       },
     );

@@ -91,9 +91,15 @@ async function* measured(
   figures: CompletionFigures,
   startedAt: number,
 ): AsyncGenerator<StreamPart> {
+  // for await: leaving the loop (an error part thrown here, the consumer's return()) runs
+  // the engine's own cleanup — its sequence, its connection — before anything else.
   for await (const part of run.engine.stream(run.request)) {
+    if (part.type === 'error') throw part.error;
     if ((part.type === 'text-delta' || part.type === 'reasoning-delta') && part.text !== '') {
-      figures.timeToFirstTokenMs ??= run.clock() - startedAt;
+      const at = run.clock() - startedAt;
+      figures.timeToFirstTokenMs ??= at;
+      // The end is the last token, not the finish part (DESIGN.md's E2E).
+      figures.durationMs = at;
       if (part.tokenCount === undefined) figures.completionTokens += 1;
       else figures.completionTokens += part.tokenCount;
     }
@@ -102,7 +108,6 @@ async function* measured(
       if (part.usage.inputTokens !== undefined) figures.promptTokens = part.usage.inputTokens;
       if (part.usage.outputTokens !== undefined) figures.completionTokens = part.usage.outputTokens;
     }
-    figures.durationMs = run.clock() - startedAt;
     yield part;
   }
 }
@@ -282,8 +287,9 @@ export function streamChat(
     },
     async cancel() {
       abort();
-      finish(new Error('The client closed the stream.'));
+      // The slot is given back only once the generation has really stopped.
       await iterator.return(undefined).catch(() => undefined);
+      finish(new Error('The client closed the stream.'));
     },
   });
 }

@@ -215,13 +215,13 @@ export class ServerMetrics {
   );
   readonly #timeToFirstToken = new HistogramFamily(
     'tandem_time_to_first_token_seconds',
-    'Seconds from receiving a request to sending its first token, by model.',
+    'Seconds from a request (its body read) to its first token, queue wait and model load included, by model.',
     ['model'],
     timeToFirstTokenBucketsSeconds,
   );
   readonly #requestDuration = new HistogramFamily(
     'tandem_request_duration_seconds',
-    'Seconds from receiving a request to finishing its answer (end to end), by model.',
+    'Seconds from a request (its body read) to its last token, queue wait and model load included, by model.',
     ['model'],
     requestDurationBucketsSeconds,
   );
@@ -279,7 +279,7 @@ export class ServerMetrics {
     this.#timeToFirstToken.observe([model], seconds);
   }
 
-  /** End to end: from receiving the request to the last byte of the answer. */
+  /** End to end: from the request (its body read) to its last token. */
   observeRequestDurationSeconds(model: string, seconds: number): void {
     this.#requestDuration.observe([model], seconds);
   }

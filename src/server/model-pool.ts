@@ -79,6 +79,8 @@ interface ModelState {
   meanRequestMs: number;
 }
 
+const maximumTimerMs = 2 ** 31 - 1;
+
 export class ModelPool {
   readonly #options: ModelPoolOptions;
   readonly #models = new Map<string, ModelState>();
@@ -255,7 +257,8 @@ export class ModelPool {
   #scheduleUnload(state: ModelState): void {
     this.#cancelUnload(state);
     const keepAliveMs = this.#options.keepAliveMs;
-    if (!Number.isFinite(keepAliveMs) || state.engine === undefined) return;
+    // Longer than a timer can wait (~24.8 days) counts as forever, not as 1 ms.
+    if (keepAliveMs > maximumTimerMs || state.engine === undefined) return;
     state.unloadTimer = setTimeout(() => {
       state.unloadTimer = undefined;
       if (state.inFlight > 0 || state.engine === undefined) return;

@@ -742,7 +742,22 @@ const invalidChatCases: InvalidCase[] = [
     param: 'response_format.json_schema.schema',
     code: 'invalid_value',
     message:
-      'response_format.json_schema.schema must be a JSON object (the JSON Schema the answer must match); got an empty array.',
+      'response_format.json_schema.schema must be a JSON object (the JSON Schema the answer must match) nested at most 64 levels deep; got an empty array.',
+  },
+  {
+    name: 'json_schema nested deeper than 64 levels',
+    body: chat({
+      response_format: {
+        type: 'json_schema',
+        json_schema: {
+          name: 'deep',
+          schema: JSON.parse(`${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`) as object,
+        },
+      },
+    }),
+    param: 'response_format.json_schema.schema',
+    code: 'invalid_value',
+    message: /nested at most 64 levels deep/,
   },
   {
     name: 'json_schema with a bad name',

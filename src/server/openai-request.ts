@@ -22,6 +22,9 @@ export type ChatCompletionResponseFormat =
   | { type: 'json_object' }
   | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict: boolean };
 
+/** A JSON schema nested deeper is refused (a grammar built from it would overflow the stack). */
+const maximumSchemaDepth = 64;
+
 export interface ChatCompletionRequest {
   model: string;
   /** Roles are mapped to the engine's (`developer` becomes `system`); content is text. */
@@ -35,6 +38,8 @@ export interface ChatCompletionRequest {
   seed?: number;
   stop?: string[];
   responseFormat?: ChatCompletionResponseFormat;
+  /** `ignore_eos` (vLLM, llama-server): generate past the end-of-sequence token. */
+  ignoreEos?: boolean;
 }
 
 export type EmbeddingsEncodingFormat = 'float' | 'base64';
@@ -145,8 +150,8 @@ const responseFormatSchema = z
               .string(jsonSchemaNameExpectation)
               .regex(/^[A-Za-z0-9_-]{1,64}$/, jsonSchemaNameExpectation),
             schema: z.custom<Record<string, unknown>>(
-              isRecord,
-              'a JSON object (the JSON Schema the answer must match)',
+              (value) => isRecord(value) && nestingDepthAtMost(value, maximumSchemaDepth),
+              `a JSON object (the JSON Schema the answer must match) nested at most ${maximumSchemaDepth} levels deep`,
             ),
             strict: z.boolean('a boolean').nullish(),
             description: z.string('a string').nullish(),
@@ -178,6 +183,8 @@ const chatCompletionBodySchema = z.object({
   presence_penalty: numberBetween(-2, 2),
   logprobs: z.boolean('a boolean').nullish(),
   user: z.string('a string').nullish(),
+  // vLLM's and llama-server's extension: keep generating past EOS (benchmarks).
+  ignore_eos: z.boolean('a boolean').nullish(),
 });
 
 type ChatCompletionBody = z.infer<typeof chatCompletionBodySchema>;
@@ -326,6 +333,7 @@ export function toGenerateRequest(
   if (request.topP !== undefined) generateRequest.topP = request.topP;
   if (request.seed !== undefined) generateRequest.seed = request.seed;
   if (request.stop !== undefined) generateRequest.stop = [...request.stop];
+  if (request.ignoreEos === true) generateRequest.ignoreEos = true;
   const responseFormat = request.responseFormat;
   if (responseFormat?.type === 'json_object') {
     generateRequest.responseFormat = { type: 'json_object' };
@@ -393,6 +401,7 @@ function toChatCompletionRequest(
   const stop = body.stop ?? undefined;
   const stopSequences = typeof stop === 'string' ? [stop] : [...(stop ?? [])];
   if (stopSequences.length > 0) request.stop = stopSequences;
+  if (body.ignore_eos === true) request.ignoreEos = true;
   const responseFormat = body.response_format;
   if (responseFormat !== undefined && responseFormat !== null) {
     request.responseFormat =
@@ -548,6 +557,18 @@ function truncate(text: string, maximumLength: number): string {
 
 function oneLine(message: string): string {
   return truncate(message.replace(/\s+/g, ' ').trim(), maximumMessageLength);
+}
+
+/** Objects and arrays nested at most `limit` deep, checked without recursion. */
+function nestingDepthAtMost(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > limit) return false;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return true;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

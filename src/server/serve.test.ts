@@ -368,6 +368,31 @@ describe('tandem serve through the openai package', () => {
 });
 
 describe('tandem serve over raw HTTP', () => {
+  it('refuses a request from an origin that is not allowed before doing any work', async () => {
+    const server = await start();
+    // A "simple" cross-origin POST needs no preflight; CORS headers alone would not stop it.
+    const refused = await post(
+      server,
+      '/v1/chat/completions',
+      JSON.stringify({ model: 'demo-slm', messages, max_tokens: 4 }),
+      { headers: { 'content-type': 'text/plain', origin: 'https://evil.example' } },
+    );
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+      'origin_not_allowed',
+    );
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).not.toContain('tandem_completion_tokens_total{model="demo-slm"}');
+    const allowed = await post(
+      server,
+      '/v1/chat/completions',
+      { model: 'demo-slm', messages, max_tokens: 4 },
+      { headers: { 'content-type': 'application/json', origin: 'http://localhost:3000' } },
+    );
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+  });
+
   it('frames SSE exactly: data events, a finish chunk with timings, usage on request, [DONE]', async () => {
     const server = await start();
     for (const includeUsage of [true, false]) {

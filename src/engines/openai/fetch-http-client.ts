@@ -70,6 +70,9 @@ export function createFetchHttpClient(fetchImplementation: typeof fetch, clock: 
           cancel(): void {
             reader?.cancel().catch(() => {});
           },
+          release(): void {
+            reader?.cancel().catch(() => {});
+          },
         };
       });
       response.catch(() => {});

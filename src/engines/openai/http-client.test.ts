@@ -786,8 +786,8 @@ describe('createHttpClient: keep-alive', () => {
   });
 });
 
-describe('createHttpClient: cancel', () => {
-  it('drains the rest of a cancelled chunked body and reuses the connection', async () => {
+describe('createHttpClient: release and cancel', () => {
+  it('drains the rest of a released chunked body and reuses the connection, even when the signal aborts', async () => {
     const cancelled = deferred();
     const restSent = deferred();
     const server = await startRawServer(async (request) => {
@@ -804,10 +804,18 @@ describe('createHttpClient: cancel', () => {
       restSent.resolve();
     });
     const http = client();
-    const response = await http.request({ method: 'GET', url: server.url, headers: {} }).response;
+    const controller = new AbortController();
+    const response = await http.request({
+      method: 'GET',
+      url: server.url,
+      headers: {},
+      signal: controller.signal,
+    }).response;
     await expect(response.read()).resolves.toMatchObject({ text: 'hello' });
     const pending = response.read();
-    response.cancel();
+    response.release();
+    // An engine ends its attempt (aborting its signal) right after releasing.
+    controller.abort();
     await expect(pending).resolves.toBeUndefined();
     await expect(response.read()).resolves.toBeUndefined();
     cancelled.resolve();
@@ -831,7 +839,27 @@ describe('createHttpClient: cancel', () => {
     await expect(response.read()).resolves.toBeUndefined();
   });
 
-  it('closes a cancelled connection whose body goes on past the drain time', async () => {
+  it('closes the connection at once when an unfinished body is cancelled', async () => {
+    const server = await startRawServer(async (request) => {
+      if (request.index > 0) {
+        request.socket.write(okResponse);
+        return;
+      }
+      request.socket.write(`${chunkedHead}5\r\nhello\r\n`);
+    });
+    const http = client();
+    const response = await http.request({ method: 'GET', url: server.url, headers: {} }).response;
+    await expect(response.read()).resolves.toMatchObject({ text: 'hello' });
+    const cancelledAt = performance.now();
+    response.cancel();
+    await server.closed(server.sockets[0]);
+    expect(performance.now() - cancelledAt).toBeLessThan(500);
+    const second = await http.request({ method: 'GET', url: server.url, headers: {} }).response;
+    expect(await readText(second)).toBe('ok');
+    expect(server.connectionCount).toBe(2);
+  });
+
+  it('closes a released connection whose body goes on past the drain time', async () => {
     const server = await startRawServer(async (request) => {
       if (request.index > 0) {
         request.socket.write(okResponse);
@@ -848,7 +876,7 @@ describe('createHttpClient: cancel', () => {
     const response = await http.request({ method: 'GET', url: server.url, headers: {} }).response;
     await expect(response.read()).resolves.toMatchObject({ text: 'hello' });
     const cancelledAt = performance.now();
-    response.cancel();
+    response.release();
     await server.closed(server.sockets[0]);
     const elapsed = performance.now() - cancelledAt;
     expect(elapsed).toBeGreaterThanOrEqual(900);

@@ -40,8 +40,14 @@ export interface HttpResponse {
   readonly headers: Headers;
   /** The next piece of the body (transfer coding removed, decoded), or undefined at its end. */
   read(): Promise<HttpBodyChunk | undefined>;
-  /** Stops reading. A connection whose body was not read to its end is closed. */
+  /** Stops reading and closes the connection unless the body had ended (an abandoned stream). */
   cancel(): void;
+  /**
+   * Done reading, though the body's last bytes (a chunked terminator after `data: [DONE]`)
+   * may not be in yet: they are read and dropped for up to a second, and the connection is
+   * then reused.
+   */
+  release(): void;
 }
 
 export interface HttpExchange {
@@ -311,13 +317,28 @@ class Exchange implements HttpResponse {
   }
 
   cancel(): void {
-    if (this.#cancelled) return;
+    if (!this.#stopReading()) return;
+    this.connection.destroy();
+  }
+
+  release(): void {
+    if (!this.#stopReading()) return;
+    // Its abort signal no longer concerns this exchange (an engine ends its attempt right
+    // after releasing); the drain decides whether the connection can be reused.
+    this.onSettled?.();
+    this.onSettled = undefined;
+    this.connection.drain(this);
+  }
+
+  /** Drops what is queued and answers a waiting read; false when nothing is left to stop. */
+  #stopReading(): boolean {
+    if (this.#cancelled) return false;
     this.#cancelled = true;
     this.#queue.length = 0;
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.resolve(undefined);
-    if (!this.finished) this.connection.drain(this);
+    return !this.finished;
   }
 
   #settle(): void {

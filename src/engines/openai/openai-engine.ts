@@ -710,12 +710,17 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         // connecting, which counts as queue time).
         yield { type: 'request-start', attempt: attempt + 1, arrivedAtMs: writtenAtMs };
         const response = await this.#successfulResponse(exchange, watch, url);
+        let answered = false;
         try {
           if (this.#streaming) yield* this.#readEventStream(response, watch, url);
           else yield* this.#readWholeResponse(response, watch, url);
+          answered = true;
         } finally {
           watch.disarm();
-          response.cancel();
+          // A whole answer leaves its connection for the next request; an abandoned one
+          // (the consumer stopped, an error) closes it, which stops the server generating.
+          if (answered) response.release();
+          else response.cancel();
           watch.controller.abort();
         }
         return;

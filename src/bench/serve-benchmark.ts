@@ -6,6 +6,8 @@
  *    interleaved rounds of greedy generation that ignore EOS: decode tokens/s over HTTP over
  *    in-process, paired by round (target ≥ 0.95); then interleaved one-token requests for the
  *    TTFT HTTP adds at p50 (target ≤ 2 ms), split by the server's own timings.
+ *    Then the server's own HTTP path: the same app and client in one process with an engine
+ *    that answers at once, so that what remains of the added TTFT can be attributed.
  * 2. 64 concurrent streaming clients on demo-slm in a closed loop through the server: errors
  *    (target none), tokens/s, TTFT, and the server's RSS at each quarter of the run and its
  *    peak, so a reader can see whether memory stays bounded.
@@ -15,6 +17,8 @@
  * Environment: BENCH_ROUNDS (20), BENCH_TOKENS (128), BENCH_TTFT_ROUNDS (200), BENCH_CLIENTS
  * (64), BENCH_DURATION_S (30), TANDEM_THREADS.
  */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { createOpenAIEngine } from '../engines/openai/openai-engine.js';
 import { createEngine } from '../engines/registry.js';
 import type { Engine } from '../engines/spec.js';
@@ -25,6 +29,9 @@ import { percentiles, summarize } from '../measure/statistics.js';
 import { modelsDirectory, tandemHome } from '../models/cache.js';
 import { ensureDemoModel } from '../models/demo/demo-models.js';
 import { parseWholeNumber } from '../numbers.js';
+import { createServerApp } from '../server/app.js';
+import { createServerMetrics } from '../server/metrics.js';
+import { ModelPool } from '../server/model-pool.js';
 import { formatBytes } from '../units.js';
 import { startServeProcess } from './serve-process.js';
 
@@ -170,6 +177,73 @@ async function httpAgainstInProcess(
   }
 }
 
+/** An engine that answers one token at once: what is left of TTFT is the HTTP path. */
+const instantEngine: Engine = {
+  info: { engine: 'llama', reference: 'instant', model: 'instant' },
+  async load() {},
+  async dispose() {},
+  async *stream() {
+    yield { type: 'request-start', attempt: 1 };
+    yield { type: 'text-delta', text: 'x', tokenCount: 1 };
+    yield {
+      type: 'finish',
+      finishReason: 'length',
+      usage: { inputTokens: 1, outputTokens: 1, reasoningTokens: undefined },
+      usageSource: 'engine',
+    };
+  },
+};
+
+/**
+ * The server's own cost: the same app and client in one process, an engine that answers at
+ * once. The difference to the cross-process figure is the operating system waking two
+ * processes (the server for the request, the client for the token).
+ */
+async function serverPathAlone(requests: number): Promise<void> {
+  const pool = new ModelPool({
+    models: [{ name: 'instant', reference: 'instant' }],
+    createEngine: () => instantEngine,
+    maxConcurrency: 4,
+    maxQueue: 8,
+    keepAliveMs: 3_600_000,
+  });
+  const app = createServerApp({
+    pool,
+    metrics: createServerMetrics(),
+    cors: 'localhost',
+    loopbackHostsOnly: true,
+    maxBodyBytes: 1024 * 1024,
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(started),
+    );
+  });
+  const { port } = server.address() as AddressInfo;
+  const engine = createOpenAIEngine({
+    model: 'instant',
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    environment: {},
+    maxRetries: 0,
+  });
+  try {
+    const ttfts: number[] = [];
+    for (let index = 0; index < 2 * requests; index++) {
+      const measurement = await generate(engine, 1);
+      // The first half warms the code up.
+      if (index >= requests && measurement.ttftMs !== undefined) ttfts.push(measurement.ttftMs);
+    }
+    const [p50, p90] = percentiles(ttfts, [50, 90]);
+    console.log(
+      `   the server's own HTTP path (same process, an engine that answers at once, ${requests} requests): TTFT p50 ${fixed(p50, 3)} ms, p90 ${fixed(p90, 3)} ms — the rest of the added TTFT is the system waking the server and then the client`,
+    );
+  } finally {
+    await engine.dispose();
+    server.close();
+    await pool.close();
+  }
+}
+
 async function concurrentClients(
   home: string,
   threads: number,
@@ -270,6 +344,7 @@ async function main(): Promise<void> {
     `bench:serve — ${machine.cpuModel}, ${machine.logicalCores} logical cores, ${formatBytes(machine.totalMemoryBytes)}; Node ${process.version}; server in its own process`,
   );
   await httpAgainstInProcess(home, threads, rounds, tokens, ttftRounds);
+  await serverPathAlone(1000);
   await concurrentClients(home, threads, clients, durationMs);
   console.log(
     '\n(The demo models have random weights; their speed is that of real models of their shape.)',

@@ -83,6 +83,11 @@ export interface ChatRun {
   clock: () => number;
   /** Called once with the figures, whether the run ended well or not. */
   onDone: (figures: CompletionFigures, error: unknown) => void;
+  /**
+   * A streaming client that reads nothing for this long (its socket buffers full) loses its
+   * stream, so that it cannot hold a slot forever. Default 60 000 ms.
+   */
+  stallTimeoutMs?: number;
 }
 
 /** Runs the generation, collecting figures as parts arrive. */
@@ -229,13 +234,38 @@ export function streamChat(
   const finish = (error: unknown): void => {
     if (done) return;
     done = true;
+    clearInterval(watchdog);
     run.onDone(figures, error);
   };
+  // Since when a chunk has waited for the reader to take it (undefined: the reader is
+  // waiting for us). One timer per stream checks it, rather than one timer per chunk.
+  let waitingForReaderSince: number | undefined = run.clock();
+  const stallTimeoutMs = run.stallTimeoutMs ?? 60_000;
+  let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const watchdog = setInterval(
+    () => {
+      const since = waitingForReaderSince;
+      if (done || since === undefined || run.clock() - since < stallTimeoutMs) return;
+      const error = new Error(
+        `The client read nothing for ${stallTimeoutMs >= 1000 ? `${Math.round(stallTimeoutMs / 1000)} s` : `${stallTimeoutMs} ms`}; its stream was ended to free its slot.`,
+      );
+      abort();
+      streamController?.error(error);
+      void iterator
+        .return(undefined)
+        .catch(() => undefined)
+        .then(() => finish(error));
+    },
+    Math.max(10, Math.min(stallTimeoutMs / 2, 5000)),
+  );
+  watchdog.unref();
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      streamController = controller;
       controller.enqueue(encoder.encode(delta({ role: 'assistant', content: '' }, null)));
     },
     async pull(controller) {
+      waitingForReaderSince = undefined;
       try {
         for (;;) {
           const next = pending ?? (await iterator.next());
@@ -259,10 +289,12 @@ export function streamChat(
           const part = next.value;
           if (part.type === 'text-delta' && part.text !== '') {
             controller.enqueue(encoder.encode(delta({ content: part.text }, null)));
+            waitingForReaderSince = run.clock();
             return;
           }
           if (part.type === 'reasoning-delta' && part.text !== '') {
             controller.enqueue(encoder.encode(delta({ reasoning_content: part.text }, null)));
+            waitingForReaderSince = run.clock();
             return;
           }
           if (part.type === 'error') throw part.error;

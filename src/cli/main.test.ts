@@ -241,7 +241,8 @@ describe('tandem CLI on the demo models', () => {
     expect(result.stdout).toContain('demo-llm');
     expect(result.stdout).toMatch(/warm TTFT p50/);
     // ~15x apart: a difference no amount of machine noise hides, even in 3 runs each.
-    expect(result.stdout).toMatch(/demo-slm decodes \d+\.\dx faster than demo-llm \(95% CI/);
+    // Three significant figures: 15.2x, or 9.57x on a busy machine.
+    expect(result.stdout).toMatch(/demo-slm decodes \d+(\.\d+)?x faster than demo-llm \(95% CI/);
     expect(readFileSync(out, 'utf8')).toMatch(/^# tandem compare[\s\S]*\| demo-llm \|/);
     expect(result.stdout).toContain('random weights');
     const json = await tandem(

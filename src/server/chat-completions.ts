@@ -262,7 +262,14 @@ export function streamChat(
   return new ReadableStream<Uint8Array>({
     start(controller) {
       streamController = controller;
-      controller.enqueue(encoder.encode(delta({ role: 'assistant', content: '' }, null)));
+      let opening = delta({ role: 'assistant', content: '' }, null);
+      // The primed first token goes out with the opening chunk, in one write.
+      const first = pending;
+      if (first !== undefined && !first.done && first.value.type === 'text-delta') {
+        opening += delta({ content: first.value.text }, null);
+        pending = undefined;
+      }
+      controller.enqueue(encoder.encode(opening));
     },
     async pull(controller) {
       waitingForReaderSince = undefined;

@@ -258,12 +258,17 @@ export function createServerApp(
     }),
   );
 
-  const requireKey: MiddlewareHandler = async (c, next) => {
+  /** True without a configured key, or when the request carries it. */
+  const hasKey = (c: Context): boolean => {
     const key = options.apiKey;
-    if (key === undefined || c.req.method === 'OPTIONS') return next();
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (match === null || !keysMatch((match[1] as string).trim(), key)) {
+    if (key === undefined) return true;
+    const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
+    return match !== null && keysMatch((match[1] as string).trim(), key);
+  };
+
+  const requireKey: MiddlewareHandler = async (c, next) => {
+    if (c.req.method === 'OPTIONS') return next();
+    if (!hasKey(c)) {
       return errorResponse(
         c,
         401,
@@ -280,11 +285,16 @@ export function createServerApp(
   app.use('/v1/*', requireKey);
   app.use('/metrics', requireKey);
 
+  // Open to health checks; the models are listed only to a caller with the key.
   app.get('/health', (c) =>
-    c.json({
-      status: 'ok',
-      models: pool.names.map((name) => ({ id: name, loaded: pool.isLoaded(name) })),
-    }),
+    c.json(
+      hasKey(c)
+        ? {
+            status: 'ok',
+            models: pool.names.map((name) => ({ id: name, loaded: pool.isLoaded(name) })),
+          }
+        : { status: 'ok' },
+    ),
   );
 
   app.get('/metrics', (c) => {

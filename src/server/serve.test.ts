@@ -328,6 +328,12 @@ describe('tandem serve through the openai package', () => {
     const noKey = await fetch(`${server.url}/metrics`);
     expect(noKey.status).toBe(401);
     expectOpenAIError(await noKey.text());
+    // /health answers anyone, but lists the models only to a caller with the key.
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok' });
+    const healthWithKey = (await (
+      await fetch(`${server.url}/health`, { headers: { authorization: 'Bearer secret' } })
+    ).json()) as { models: unknown[] };
+    expect(healthWithKey.models.length).toBeGreaterThan(0);
 
     const auth = { authorization: 'Bearer secret', 'content-type': 'application/json' };
     const tooLarge = await post(

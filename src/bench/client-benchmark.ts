@@ -27,6 +27,7 @@ import { describeMachine } from '../measure/machine.js';
 import { createRandomUint32 } from '../measure/random.js';
 import { percentiles } from '../measure/statistics.js';
 import { runBareReader } from './bare-reader.js';
+import { fixed, positiveNumberSetting as setting } from './script-settings.js';
 import {
   type SyntheticRequestRecord,
   sharedClockMs,
@@ -274,20 +275,6 @@ export async function runClientBenchmark(
     eventLoopLag: lag,
     clientCpuMs,
   };
-}
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`${name}=${raw} is not a positive number.`);
-  }
-  return value;
-}
-
-function fixed(value: number, digits = 2): string {
-  return value.toFixed(digits);
 }
 
 function percentilesOrNaN(values: readonly number[]): [number, number] {

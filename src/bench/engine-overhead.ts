@@ -16,22 +16,16 @@ import { compareSamples, summarize } from '../measure/statistics.js';
 import { modelsDirectory, tandemHome } from '../models/cache.js';
 import { DEMO_MODELS, ensureDemoModel } from '../models/demo/demo-models.js';
 import { validateGgufForLlama } from '../models/gguf/validate.js';
-import { parseWholeNumber } from '../numbers.js';
 import { measureRun } from '../run/run-model.js';
 import { formatBytes } from '../units.js';
 import { measureReadBandwidth } from './memory-bandwidth.js';
+import { interleavedRounds, wholeNumberSetting } from './script-settings.js';
 
 const PROMPT = 'List 5 benefits of local AI inference.';
 
-function roundsSetting(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value.trim() === '') return fallback;
-  return parseWholeNumber(value, `${name}=${value}`, { min: 2 });
-}
-
 async function main(): Promise<void> {
-  const rounds = roundsSetting('BENCH_ROUNDS', 16);
-  const tokens = roundsSetting('BENCH_TOKENS', 256);
+  const rounds = wholeNumberSetting('BENCH_ROUNDS', 16, 2);
+  const tokens = wholeNumberSetting('BENCH_TOKENS', 256, 2);
   const home = tandemHome();
   const { path } = await ensureDemoModel('demo-llm', { modelsDirectory: modelsDirectory(home) });
   const summary = await validateGgufForLlama(path);
@@ -96,17 +90,7 @@ async function main(): Promise<void> {
   // Warm-up both, then interleave (alternating which goes first) so drift hits both alike.
   await bareDecodeRate();
   await tandemDecodeRate();
-  const bare: number[] = [];
-  const tandem: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      bare.push(await bareDecodeRate());
-      tandem.push(await tandemDecodeRate());
-    } else {
-      tandem.push(await tandemDecodeRate());
-      bare.push(await bareDecodeRate());
-    }
-  }
+  const [bare, tandem] = await interleavedRounds(rounds, bareDecodeRate, tandemDecodeRate);
   await engine.dispose();
   await bareContext.dispose();
   await bareModel.dispose();

@@ -19,6 +19,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { threadsFromEnvironment } from '../engines/llama/threads.js';
 import { createOpenAIEngine } from '../engines/openai/openai-engine.js';
 import { createEngine } from '../engines/registry.js';
 import type { Engine } from '../engines/spec.js';
@@ -28,11 +29,11 @@ import { describeMachine } from '../measure/machine.js';
 import { percentiles, summarize } from '../measure/statistics.js';
 import { modelsDirectory, tandemHome } from '../models/cache.js';
 import { ensureDemoModel } from '../models/demo/demo-models.js';
-import { parseWholeNumber } from '../numbers.js';
 import { createServerApp } from '../server/app.js';
 import { createServerMetrics } from '../server/metrics.js';
 import { ModelPool } from '../server/model-pool.js';
 import { formatBytes } from '../units.js';
+import { fixed, interleavedRounds, wholeNumberSetting } from './script-settings.js';
 import { startServeProcess } from './serve-process.js';
 
 const PROMPT = 'List 5 benefits of local AI inference.';
@@ -43,12 +44,6 @@ const PROMPT = 'List 5 benefits of local AI inference.';
 const SHORT_PROMPT = 'Say hi.';
 /** Small requests through each path before measuring, so that both are JIT-compiled. */
 const warmUpRequests = 300;
-
-function setting(name: string, fallback: number, min = 1): number {
-  const value = process.env[name];
-  if (value === undefined || value.trim() === '') return fallback;
-  return parseWholeNumber(value, `${name}=${value}`, { min });
-}
 
 async function generate(
   engine: Engine,
@@ -67,10 +62,6 @@ async function generate(
     throw new TandemError(`A generation failed: ${measurement.errorMessage ?? 'incomplete'}`);
   }
   return measurement;
-}
-
-function fixed(value: number | undefined, digits = 2): string {
-  return value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
 }
 
 async function httpAgainstInProcess(
@@ -117,17 +108,11 @@ async function httpAgainstInProcess(
     await localSmall.dispose();
     await remoteSmall.dispose();
     // Decode: long greedy generations, interleaved (alternating which goes first).
-    const localRuns: GenerationMeasurement[] = [];
-    const remoteRuns: GenerationMeasurement[] = [];
-    for (let round = 0; round < rounds; round++) {
-      if (round % 2 === 0) {
-        localRuns.push(await generate(local, tokens));
-        remoteRuns.push(await generate(remote, tokens));
-      } else {
-        remoteRuns.push(await generate(remote, tokens));
-        localRuns.push(await generate(local, tokens));
-      }
-    }
+    const [localRuns, remoteRuns] = await interleavedRounds(
+      rounds,
+      () => generate(local, tokens),
+      () => generate(remote, tokens),
+    );
     const decode = (runs: GenerationMeasurement[]) =>
       runs.map((run) => run.decodeTokensPerSecond ?? Number.NaN);
     const localDecode = summarize(decode(localRuns));
@@ -145,17 +130,11 @@ async function httpAgainstInProcess(
     );
 
     // TTFT: many one-token requests, interleaved, so that the p50s are tight.
-    const localFirst: GenerationMeasurement[] = [];
-    const remoteFirst: GenerationMeasurement[] = [];
-    for (let round = 0; round < ttftRounds; round++) {
-      if (round % 2 === 0) {
-        localFirst.push(await generate(local, 1, SHORT_PROMPT));
-        remoteFirst.push(await generate(remote, 1, SHORT_PROMPT));
-      } else {
-        remoteFirst.push(await generate(remote, 1, SHORT_PROMPT));
-        localFirst.push(await generate(local, 1, SHORT_PROMPT));
-      }
-    }
+    const [localFirst, remoteFirst] = await interleavedRounds(
+      ttftRounds,
+      () => generate(local, 1, SHORT_PROMPT),
+      () => generate(remote, 1, SHORT_PROMPT),
+    );
     const ttft = (runs: GenerationMeasurement[]) => runs.map((run) => run.ttftMs ?? Number.NaN);
     const [localTtft] = percentiles(ttft(localFirst), [50]);
     const [remoteTtft] = percentiles(ttft(remoteFirst), [50]);
@@ -338,12 +317,12 @@ async function concurrentClients(
 }
 
 async function main(): Promise<void> {
-  const rounds = setting('BENCH_ROUNDS', 20, 2);
-  const tokens = setting('BENCH_TOKENS', 128, 2);
-  const ttftRounds = setting('BENCH_TTFT_ROUNDS', 200, 2);
-  const clients = setting('BENCH_CLIENTS', 64);
-  const durationMs = setting('BENCH_DURATION_S', 30) * 1000;
-  const threads = setting('TANDEM_THREADS', 1);
+  const rounds = wholeNumberSetting('BENCH_ROUNDS', 20, 2);
+  const tokens = wholeNumberSetting('BENCH_TOKENS', 128, 2);
+  const ttftRounds = wholeNumberSetting('BENCH_TTFT_ROUNDS', 200, 2);
+  const clients = wholeNumberSetting('BENCH_CLIENTS', 64);
+  const durationMs = wholeNumberSetting('BENCH_DURATION_S', 30) * 1000;
+  const threads = threadsFromEnvironment(process.env) ?? 1;
   const home = tandemHome();
   for (const name of ['demo-slm', 'demo-llm'] as const) {
     await ensureDemoModel(name, { modelsDirectory: modelsDirectory(home) });

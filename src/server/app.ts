@@ -76,12 +76,14 @@ function failureStatus(error: unknown): 500 | 502 | 504 {
   return 500;
 }
 
-const loopbackHostPattern =
-  /^(localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+/** A loopback name with an optional port: localhost, *.localhost, 127.x.y.z, [::1]. */
+const loopbackAuthority =
+  '(?:localhost|[a-z0-9-]+\\.localhost|127(?:\\.\\d{1,3}){3}|\\[::1\\])(?::\\d{1,5})?';
 
-/** localhost, loopback addresses and `null` (a page opened from file://), any port. */
-const localhostOriginPattern =
-  /^https?:\/\/(localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+const loopbackHostPattern = new RegExp(`^${loopbackAuthority}$`, 'i');
+
+/** A page on localhost or a loopback address, any port (`null` is checked apart). */
+const localhostOriginPattern = new RegExp(`^https?://${loopbackAuthority}$`, 'i');
 
 function allowedOrigin(rule: ServerAppOptions['cors'], origin: string): string | null {
   if (rule === '*') return '*';

@@ -333,17 +333,19 @@ export async function startScriptedServer(
       );
       return;
     }
+    /** The record of a POST (chat completions or embeddings). */
+    const newRecord = (): RecordedRequest => ({
+      method: 'POST',
+      path,
+      headers: request.headers,
+      body,
+      receivedAtMs,
+      steps: [],
+      finishedAtMs: undefined,
+      clientClosedEarly: false,
+    });
     if (request.method === 'POST' && path === `${basePath}/embeddings` && servesEmbeddings) {
-      const record: RecordedRequest = {
-        method: request.method,
-        path,
-        headers: request.headers,
-        body,
-        receivedAtMs,
-        steps: [],
-        finishedAtMs: undefined,
-        clientClosedEarly: false,
-      };
+      const record = newRecord();
       embeddingRequests.push(record);
       const script = chooseEmbeddingScript
         ? chooseEmbeddingScript(record, embeddingRequests.length - 1)
@@ -359,16 +361,7 @@ export async function startScriptedServer(
       return;
     }
     if (request.method === 'POST' && path === `${basePath}/chat/completions`) {
-      const record: RecordedRequest = {
-        method: request.method,
-        path,
-        headers: request.headers,
-        body,
-        receivedAtMs,
-        steps: [],
-        finishedAtMs: undefined,
-        clientClosedEarly: false,
-      };
+      const record = newRecord();
       requests.push(record);
       const script = chooseScript ? chooseScript(record, requests.length - 1) : queue.shift();
       if (script === undefined) {

@@ -41,7 +41,7 @@ import type {
 } from '../spec.js';
 import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
 import { type ConnectProbe, ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
-import { createFetchHttpClient, raceAbort } from './fetch-http-client.js';
+import { createFetchHttpClient } from './fetch-http-client.js';
 import {
   createHttpClient,
   type HttpBodyChunk,
@@ -66,6 +66,7 @@ import {
   presets,
   resolvePresetBaseUrl,
 } from './presets.js';
+import { raceAbort } from './race-abort.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
 import { SseParser } from './sse-parser.js';
 

@@ -47,6 +47,10 @@ export interface DemoModelDefinition {
   readonly fileSizeBytes: number;
   /** SHA-256 of the written GGUF file: the writer is deterministic, byte for byte. */
   readonly sha256: string;
+  /** Size of the ONNX folder's onnx/model.onnx (float32 weights). */
+  readonly onnxFileSizeBytes: number;
+  /** SHA-256 of onnx/model.onnx. */
+  readonly onnxSha256: string;
 }
 
 /** 0.02·√3: a uniform distribution with this bound has a standard deviation of 0.02. */
@@ -78,6 +82,8 @@ const DEFINITIONS: Readonly<Record<DemoModelName, DemoModelDefinition>> = {
     parameterCount: 1_008_096,
     fileSizeBytes: 4_119_872,
     sha256: 'b6ba286493c7747313a42243af05df209809553f0d8a9bee1ef4c423e3c5bb53',
+    onnxFileSizeBytes: 4_044_472,
+    onnxSha256: 'd10fc423a30c02110f3b90beb6d674bb7e949b3a580c2a79801557d1ecaaf5a9',
   },
   'demo-llm': {
     name: 'demo-llm',
@@ -102,6 +108,8 @@ const DEFINITIONS: Readonly<Record<DemoModelName, DemoModelDefinition>> = {
     parameterCount: 77_086_464,
     fileSizeBytes: 154_296_896,
     sha256: '71ef9da8ed0d217130cd724767fd015fb691cb582db3648e20b5b3a2c0454c21',
+    onnxFileSizeBytes: 308_396_928,
+    onnxSha256: '3eaea42ab06f4fe4d163271e7f73325f693dab648949fbce960607637423e7d8',
   },
 };
 

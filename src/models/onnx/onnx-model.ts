@@ -270,6 +270,8 @@ export const onnxAttribute = {
   }),
 } as const;
 
+const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function elementCount(dims: readonly number[]): number {
   return dims.reduce((product, dimension) => product * dimension, 1);
 }
@@ -298,9 +300,13 @@ export const onnxTensor = {
     name,
     dataType: ONNX_DATA_TYPE.FLOAT,
     dims,
-    rawData: littleEndianBytes(values.length, 4, (view, index) =>
-      view.setFloat32(index * 4, values[index] as number, true),
-    ),
+    // On a little-endian machine a Float32Array's bytes are already raw_data: copy them at once.
+    rawData:
+      values instanceof Float32Array && IS_LITTLE_ENDIAN
+        ? new Uint8Array(values.slice().buffer)
+        : littleEndianBytes(values.length, 4, (view, index) =>
+            view.setFloat32(index * 4, values[index] as number, true),
+          ),
   }),
   /** Float16 elements given as their bit patterns (see gguf/float16.ts). */
   float16Bits: (

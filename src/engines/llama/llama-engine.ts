@@ -30,6 +30,7 @@ import type {
   StreamPart,
 } from '../spec.js';
 import { StopSequenceMatcher } from '../stop-sequences.js';
+import { validateRequest } from '../validate-request.js';
 import { grammarJsonSchema, UnsupportedJsonSchemaError } from './json-schema-grammar.js';
 import {
   acquireModel,
@@ -291,6 +292,12 @@ export class LlamaEngine implements Engine {
       chatHistory: toChatHistory(request.messages),
     });
     const promptTokens = contextText.tokenize(model.tokenizer);
+    // node-llama-cpp's chat wrappers start with BOS; a model whose GGUF says not to add one
+    // (tokenizer.ggml.add_bos_token = false, like the demo models) gets none, as in
+    // llama-server and in the model's own template.
+    if (!model.tokens.shouldPrependBosToken && promptTokens[0] === model.tokens.bos) {
+      promptTokens.shift();
+    }
     const contextSize = sequence.contextSize;
     if (promptTokens.length >= contextSize) {
       throw new InvalidArgumentError(
@@ -503,19 +510,5 @@ class TrailingWhitespace {
     const held = this.#held;
     this.#held = '';
     return held;
-  }
-}
-
-function validateRequest(request: GenerateRequest): void {
-  if (request.messages.length === 0) {
-    throw new InvalidArgumentError('The request has no messages: give a prompt.');
-  }
-  if (
-    request.maxTokens !== undefined &&
-    (!Number.isInteger(request.maxTokens) || request.maxTokens < 0)
-  ) {
-    throw new InvalidArgumentError(
-      `Invalid maxTokens ${request.maxTokens}: expected a whole number ≥ 0.`,
-    );
   }
 }

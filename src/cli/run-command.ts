@@ -1,6 +1,12 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { GPU_CHOICES, type GpuChoice } from '../engines/llama/llama-runtime.js';
+import {
+  ONNX_DEVICES,
+  ONNX_DTYPES,
+  type OnnxDevice,
+  type OnnxDtype,
+} from '../engines/onnx/onnx-devices.js';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import type { ChatMessage, Engine, StreamPart } from '../engines/spec.js';
 import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../errors.js';
@@ -19,6 +25,8 @@ export interface GenerationFlags {
   threads?: number;
   gpu?: GpuChoice;
   ctx?: number;
+  device?: OnnxDevice;
+  dtype?: OnnxDtype;
 }
 
 /** Flags shared by run, chat and compare. */
@@ -50,6 +58,16 @@ export function addGenerationFlags(
       '--ctx <tokens>',
       'llama: context window (default min(model, 4096))',
       integerFlag('--ctx', { min: 16 }),
+    )
+    .option(
+      '--device <device>',
+      `onnx: ${ONNX_DEVICES.join('|')} (default cpu; per model: onnx:NAME?device=webgpu)`,
+      choiceFlag('--device', ONNX_DEVICES),
+    )
+    .option(
+      '--dtype <dtype>',
+      `onnx: ${ONNX_DTYPES.join('|')} (default: the model folder's own, else fp32)`,
+      choiceFlag('--dtype', ONNX_DTYPES),
     );
 }
 
@@ -59,6 +77,8 @@ export function engineOptionsFrom(flags: GenerationFlags, terminal: Terminal): C
     ...(flags.threads === undefined ? {} : { threads: flags.threads }),
     ...(flags.gpu === undefined ? {} : { gpu: flags.gpu }),
     ...(flags.ctx === undefined ? {} : { contextSize: flags.ctx }),
+    ...(flags.device === undefined ? {} : { device: flags.device }),
+    ...(flags.dtype === undefined ? {} : { dtype: flags.dtype }),
     onDemoModelProgress: demoProgressReporter(terminal),
   };
 }

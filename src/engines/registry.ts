@@ -7,11 +7,20 @@ import { catalogNames, findCatalogModel, suggestModels } from '../models/catalog
 import {
   DEMO_MODEL_NAMES,
   type DemoModelName,
+  demoModelDefinition,
   ensureDemoModel,
 } from '../models/demo/demo-models.js';
+import { ensureDemoOnnxModel } from '../models/demo/demo-onnx.js';
 import { formatBytes } from '../units.js';
 import { LlamaEngine } from './llama/llama-engine.js';
 import { GPU_CHOICES, type GpuChoice } from './llama/llama-runtime.js';
+import {
+  type OnnxDevice,
+  type OnnxDtype,
+  parseOnnxDevice,
+  parseOnnxDtype,
+} from './onnx/onnx-devices.js';
+import { OnnxEngine, onnxCacheDirectory } from './onnx/onnx-engine.js';
 import { createOpenAIEngine } from './openai/openai-engine.js';
 import { integerOption, type ModelReference, parseModelReference } from './reference.js';
 import type { Engine } from './spec.js';
@@ -27,7 +36,11 @@ export interface CreateEngineOptions {
   contextSize?: number;
   /** llama: requests served at once (context sequences). */
   sequences?: number;
-  /** openai: the fetch to use (tests inject one). */
+  /** onnx: execution provider (else `?device=`, else cpu). */
+  device?: OnnxDevice;
+  /** onnx: weights' data type (else `?dtype=`, else the folder's own). */
+  dtype?: OnnxDtype;
+  /** openai, and onnx's reachability check of repositories: the fetch to use (tests inject one). */
   fetch?: typeof fetch;
   /** openai: stream (default) or one non-streaming response. */
   stream?: boolean;
@@ -56,6 +69,7 @@ function expandHome(path: string): string {
 
 const REFERENCE_OPTIONS = {
   llama: ['threads', 'gpu', 'ctx'],
+  onnx: ['threads', 'device', 'dtype'],
   server: ['url'],
 } as const;
 
@@ -157,6 +171,97 @@ async function createLlamaEngine(
   throw new ModelNotFoundError(name, suggestModels(name, knownModelNames()));
 }
 
+/** A Hugging Face repository id: owner/name, nothing that looks like a local path. */
+const REPOSITORY_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+async function createOnnxEngine(
+  reference: Extract<ModelReference, { kind: 'local' }>,
+  options: CreateEngineOptions,
+): Promise<Engine> {
+  checkReferenceOptions(reference, REFERENCE_OPTIONS.onnx, 'onnx models');
+  const env = options.env ?? process.env;
+  const home = options.home ?? tandemHome(env);
+  const threads = integerOption(reference, 'threads', { min: 1, max: 1024 }) ?? options.threads;
+  const where = `in '${reference.text}'`;
+  const device =
+    reference.options.device === undefined
+      ? options.device
+      : parseOnnxDevice(reference.options.device, where);
+  const dtype =
+    reference.options.dtype === undefined
+      ? options.dtype
+      : parseOnnxDtype(reference.options.dtype, where);
+  const common = {
+    reference: reference.text,
+    env,
+    cacheDirectory: onnxCacheDirectory(modelsDirectory(home)),
+    ...(threads === undefined ? {} : { threads }),
+    ...(device === undefined ? {} : { device }),
+    ...(dtype === undefined ? {} : { dtype }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  };
+  const name = reference.name;
+  if (isDemoModelName(name)) {
+    const { path } = await ensureDemoOnnxModel(name, {
+      modelsDirectory: modelsDirectory(home),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onDemoModelProgress === undefined
+        ? {}
+        : {
+            onProgress: (written: number, total: number) =>
+              options.onDemoModelProgress?.(name, written, total),
+          }),
+    });
+    return new OnnxEngine({
+      ...common,
+      model: name,
+      source: { kind: 'folder', path },
+      isDemo: true,
+      parameterCount: demoModelDefinition(name).parameterCount,
+    });
+  }
+  const catalogModel = reference.isPath ? undefined : findCatalogModel(name);
+  if (catalogModel !== undefined) {
+    if (catalogModel.onnx === undefined) {
+      throw new ModelNotFoundError(
+        name,
+        [],
+        `${catalogModel.alias} has no ONNX export that tandem knows: run it with the llama engine ('${catalogModel.alias}') or give an ONNX folder or repository (onnx:owner/name).`,
+      );
+    }
+    const { repository, layout, dtypes } = catalogModel.onnx;
+    if (layout !== 'transformers.js') {
+      throw new EngineUnavailableError(
+        `${catalogModel.alias}'s ONNX export (${repository}) is in the onnxruntime-genai layout, which transformers.js cannot load: run it with the llama engine ('${catalogModel.alias}') or foundry:${catalogModel.foundryAlias ?? catalogModel.alias}.`,
+      );
+    }
+    // Without --dtype: the smallest weights the repository is known to have.
+    const preferred = (['q4', 'q4f16', 'q8', 'fp16', 'fp32'] as const).find((candidate) =>
+      dtypes?.includes(candidate),
+    );
+    return new OnnxEngine({
+      ...(preferred === undefined ? {} : { dtype: preferred }),
+      ...common,
+      model: catalogModel.alias,
+      source: { kind: 'hub', repository },
+      parameterCount: catalogModel.parameterCount,
+    });
+  }
+  const folder = expandHome(name);
+  if (existsSync(folder) || !REPOSITORY_ID.test(name)) {
+    return new OnnxEngine({
+      ...common,
+      model:
+        folder
+          .split(/[\\/]/)
+          .filter((part) => part !== '')
+          .pop() ?? name,
+      source: { kind: 'folder', path: folder },
+    });
+  }
+  return new OnnxEngine({ ...common, model: name, source: { kind: 'hub', repository: name } });
+}
+
 /**
  * Creates the engine a model reference names (see parseModelReference). Nothing is loaded
  * yet; call `load()` (and time it) or just `stream()`.
@@ -185,10 +290,6 @@ export async function createEngine(
       ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     });
   }
-  if (parsed.engine === 'onnx') {
-    throw new EngineUnavailableError(
-      `The onnx engine is not part of this version of tandem yet: run '${parsed.name}' with the llama engine (a GGUF file) or through a server (ollama:, foundry:).`,
-    );
-  }
+  if (parsed.engine === 'onnx') return createOnnxEngine(parsed, options);
   return createLlamaEngine(parsed, options);
 }

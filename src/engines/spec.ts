@@ -160,6 +160,10 @@ export interface EngineInfo {
   preset?: string;
   threads?: number;
   gpu?: string;
+  /** onnx: the execution provider the model runs on (cpu, webgpu, cuda, dml). */
+  device?: string;
+  /** onnx: the weights' data type (fp32, fp16, q8, q4, q4f16). */
+  dtype?: string;
   contextSize?: number;
   /** Requests an embedded engine runs at once. */
   sequences?: number;

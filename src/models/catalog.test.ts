@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CATALOG,
+  CATALOG_ONNX_DTYPES,
   catalogNames,
   findCatalogModel,
   huggingFaceUrl,
@@ -50,6 +51,40 @@ describe('CATALOG', () => {
       const bitsPerParameter = (model.gguf.sizeBytes * 8) / model.parameterCount;
       expect(bitsPerParameter).toBeGreaterThan(4);
       expect(bitsPerParameter).toBeLessThan(8.5);
+    }
+  });
+
+  it('names each ONNX repository with its layout, its dtypes and a source that shows it', () => {
+    for (const model of CATALOG) {
+      const onnx = model.onnx;
+      if (onnx === undefined) {
+        // A model without an ONNX export says that none could be found.
+        expect(model.unverified ?? []).toContain('onnx');
+        continue;
+      }
+      expect(['transformers.js', 'onnxruntime-genai']).toContain(onnx.layout);
+      if (onnx.layout === 'transformers.js') {
+        expect(onnx.repository).toMatch(/^[\w.-]+\/[\w.-]+$/);
+      }
+      if (onnx.dtypes !== undefined) {
+        expect(onnx.dtypes.length).toBeGreaterThan(0);
+        expect(new Set(onnx.dtypes).size).toBe(onnx.dtypes.length);
+        for (const dtype of onnx.dtypes) expect(CATALOG_ONNX_DTYPES).toContain(dtype);
+      }
+      const repositoryUrl = `https://huggingface.co/${onnx.repository}`;
+      expect(
+        model.sources.some(
+          (source) => source === repositoryUrl || source.startsWith(`${repositoryUrl}/`),
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it('lists unverified fields as dotted paths', () => {
+    for (const model of CATALOG) {
+      for (const path of model.unverified ?? []) {
+        expect(path).toMatch(/^[a-zA-Z]+(\.[a-zA-Z0-9]+)*$/);
+      }
     }
   });
 

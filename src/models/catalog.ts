@@ -41,6 +41,25 @@ export interface CatalogGgufArtifact {
   sha256?: string;
 }
 
+/** The dtypes transformers.js names, each one file onnx/model{suffix}.onnx in a repository. */
+export const CATALOG_ONNX_DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
+export type CatalogOnnxDtype = (typeof CATALOG_ONNX_DTYPES)[number];
+
+export interface CatalogOnnxArtifact {
+  /** Hugging Face repository, `owner/name`. */
+  repository: string;
+  /**
+   * How the repository is laid out. 'transformers.js': config.json, tokenizer.json and
+   * tokenizer_config.json at the root and onnx/model{suffix}.onnx (suffix '' fp32, '_fp16',
+   * '_quantized' q8, '_q4', '_q4f16'; optional .onnx_data files), which the `onnx` engine loads.
+   * 'onnxruntime-genai': per-device folders holding genai_config.json and model.onnx +
+   * model.onnx.data, which transformers.js cannot load.
+   */
+  layout: 'transformers.js' | 'onnxruntime-genai';
+  /** The dtypes whose onnx/model{suffix}.onnx file the repository's file listing showed. */
+  dtypes?: readonly CatalogOnnxDtype[];
+}
+
 export interface CatalogModel {
   /** tandem's alias, e.g. 'phi-4-mini'. */
   alias: string;
@@ -55,8 +74,8 @@ export interface CatalogModel {
   /** SPDX identifier (or the licence's own name where it has none). */
   license: string;
   gguf: CatalogGgufArtifact;
-  /** ONNX source for the `onnx` engine (transformers.js / onnxruntime-genai layout). */
-  onnx?: { repository: string };
+  /** ONNX source for the `onnx` engine. */
+  onnx?: CatalogOnnxArtifact;
   /** Foundry Local alias, e.g. 'phi-4-mini'. */
   foundryAlias?: string;
   /** Ollama tag, e.g. 'phi4-mini' or 'gpt-oss:20b'. */
@@ -85,7 +104,14 @@ export const CATALOG: readonly CatalogModel[] = [
       sizeBytes: 2_491_874_272,
       sha256: '88c00229914083cd112853aab84ed51b87bdf6b9ce42f532d8c85c7c63b1730a',
     },
-    onnx: { repository: 'microsoft/Phi-4-mini-instruct-onnx' },
+    // microsoft/Phi-4-mini-instruct-onnx is the onnxruntime-genai layout (cpu_and_mobile/… and
+    // gpu/… folders with genai_config.json), which transformers.js cannot load. The -GQA export's
+    // onnx/ listing predates its latest uploads, hence onnx.dtypes in `unverified`.
+    onnx: {
+      repository: 'onnx-community/Phi-4-mini-instruct-ONNX-GQA',
+      layout: 'transformers.js',
+      dtypes: ['q4f16'],
+    },
     foundryAlias: 'phi-4-mini',
     ollamaTag: 'phi4-mini',
     architecture: {
@@ -103,9 +129,13 @@ export const CATALOG: readonly CatalogModel[] = [
       'https://huggingface.co/microsoft/Phi-4-mini-instruct/blob/main/config.json',
       'https://huggingface.co/unsloth/Phi-4-mini-instruct-GGUF/blob/main/Phi-4-mini-instruct-Q4_K_M.gguf',
       'https://huggingface.co/microsoft/Phi-4-mini-instruct-onnx',
+      'https://huggingface.co/microsoft/Phi-4-mini-instruct-onnx/tree/main/cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4',
+      'https://huggingface.co/onnx-community/Phi-4-mini-instruct-ONNX-GQA/tree/39b0c116b48e4a94b778f377dc833524bc66a643',
+      'https://huggingface.co/onnx-community/Phi-4-mini-instruct-ONNX-GQA/tree/c9498b245b028984ef73246f27bf0e663c6296a4/onnx',
       'https://ollama.com/library/phi4-mini',
       'https://learn.microsoft.com/azure/ai-foundry/foundry-local/reference/reference-cli',
     ],
+    unverified: ['onnx.dtypes'],
   },
   {
     alias: 'gpt-oss-20b',
@@ -123,7 +153,9 @@ export const CATALOG: readonly CatalogModel[] = [
       sizeBytes: 12_109_566_560,
       sha256: 'be37a636aca0fc1aae0d32325f82f6b4d21495f06823b5fbc1898ae0303e9935',
     },
-    onnx: { repository: 'onnx-community/gpt-oss-20b-ONNX' },
+    // onnxruntime-genai's WebGPU guide names this repository's onnx/model_q4f16.onnx; no file
+    // listing of it was found, so its root files (layout) and its dtypes are unchecked.
+    onnx: { repository: 'onnx-community/gpt-oss-20b-ONNX', layout: 'transformers.js' },
     foundryAlias: 'gpt-oss-20b',
     ollamaTag: 'gpt-oss:20b',
     architecture: {
@@ -144,9 +176,11 @@ export const CATALOG: readonly CatalogModel[] = [
       'https://huggingface.co/openai/gpt-oss-20b/blob/main/config.json',
       'https://huggingface.co/ggml-org/gpt-oss-20b-GGUF/blob/main/gpt-oss-20b-mxfp4.gguf',
       'https://huggingface.co/onnx-community/gpt-oss-20b-ONNX',
+      'https://github.com/microsoft/onnxruntime-genai/blob/main/doc/RunGPTOSSWebGPU.md',
       'https://ollama.com/library/gpt-oss',
       'https://learn.microsoft.com/azure/ai-foundry/foundry-local/get-started',
     ],
+    unverified: ['onnx.layout', 'onnx.dtypes'],
   },
   {
     alias: 'qwen2.5-0.5b',
@@ -163,7 +197,11 @@ export const CATALOG: readonly CatalogModel[] = [
       sizeBytes: 491_400_032,
       sha256: '74a4da8c9fdbcd15bd1f6d01d621410d31c6fc00986f5eb687824e7b93d7a9db',
     },
-    onnx: { repository: 'onnx-community/Qwen2.5-0.5B-Instruct' },
+    onnx: {
+      repository: 'onnx-community/Qwen2.5-0.5B-Instruct',
+      layout: 'transformers.js',
+      dtypes: ['fp32', 'fp16', 'q8', 'q4', 'q4f16'],
+    },
     foundryAlias: 'qwen2.5-0.5b',
     ollamaTag: 'qwen2.5:0.5b',
     architecture: {
@@ -181,6 +219,8 @@ export const CATALOG: readonly CatalogModel[] = [
       'https://huggingface.co/Qwen/Qwen2.5-0.5B/blob/main/config.json',
       'https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/blob/main/qwen2.5-0.5b-instruct-q4_k_m.gguf',
       'https://huggingface.co/onnx-community/Qwen2.5-0.5B-Instruct',
+      'https://huggingface.co/onnx-community/Qwen2.5-0.5B-Instruct/tree/main',
+      'https://huggingface.co/onnx-community/Qwen2.5-0.5B-Instruct/tree/main/onnx',
       'https://ollama.com/library/qwen2.5',
       'https://learn.microsoft.com/azure/ai-foundry/foundry-local/reference/reference-cli',
     ],
@@ -200,6 +240,7 @@ export const CATALOG: readonly CatalogModel[] = [
       quantization: 'Q4_K_M',
       sizeBytes: 4_683_073_952,
     },
+    // No transformers.js-layout ONNX export of this model was found, hence no onnx.
     foundryAlias: 'qwen2.5-7b',
     ollamaTag: 'qwen2.5:7b',
     architecture: {
@@ -220,7 +261,7 @@ export const CATALOG: readonly CatalogModel[] = [
       'https://lmstudio.ai/docs/typescript/manage-models/list-downloaded',
       'https://ollama.com/library/qwen2.5',
     ],
-    unverified: ['architecture.ropeFreqBase', 'gguf.sha256'],
+    unverified: ['architecture.ropeFreqBase', 'gguf.sha256', 'onnx'],
   },
   {
     alias: 'smollm2-360m',
@@ -236,7 +277,13 @@ export const CATALOG: readonly CatalogModel[] = [
       sizeBytes: 270_590_880,
       sha256: '2fa3f013dcdd7b99f9b237717fa0b12d75bbb89984cc1274be1471a465bac9c2',
     },
-    onnx: { repository: 'HuggingFaceTB/SmolLM2-360M-Instruct' },
+    // The onnx/ listing predates the repository's latest ONNX upload (#10), hence onnx.dtypes in
+    // `unverified`.
+    onnx: {
+      repository: 'HuggingFaceTB/SmolLM2-360M-Instruct',
+      layout: 'transformers.js',
+      dtypes: ['fp32', 'fp16', 'q4', 'q4f16'],
+    },
     ollamaTag: 'smollm2:360m',
     architecture: {
       name: 'llama',
@@ -251,11 +298,13 @@ export const CATALOG: readonly CatalogModel[] = [
     sources: [
       'https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct',
       'https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/blob/main/config.json',
+      'https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/tree/main',
+      'https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/tree/main/onnx',
       'https://huggingface.co/bartowski/SmolLM2-360M-Instruct-GGUF/blob/main/SmolLM2-360M-Instruct-Q4_K_M.gguf',
       'https://ollama.com/library/smollm2',
     ],
     // Not in Foundry Local's catalog as far as could be checked, hence no foundryAlias.
-    unverified: ['foundryAlias'],
+    unverified: ['foundryAlias', 'onnx.dtypes'],
   },
 ];
 

@@ -54,7 +54,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const SPEED_WINDOW_MS = 5000;
 
-function hostOf(url: string): string {
+export function hostOf(url: string): string {
   try {
     return new URL(url).host;
   } catch {
@@ -67,7 +67,7 @@ function seconds(milliseconds: number): string {
 }
 
 /** The network-level reason of a failed fetch, in a few words. */
-function networkReason(error: unknown): string {
+export function networkReason(error: unknown): string {
   const cause =
     error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
   const code = typeof cause?.code === 'string' ? cause.code : undefined;

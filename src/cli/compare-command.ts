@@ -76,7 +76,10 @@ function tableRows(result: CompareResult): string[][] {
 /** The demo-model notice and how the figures were taken, for every output of a compare. */
 function notices(result: CompareResult): string[] {
   const lines: string[] = [];
-  const demos = result.models.filter((model) => model.isDemo).map((model) => model.model);
+  // The same demo model on two engines is named once.
+  const demos = [
+    ...new Set(result.models.filter((model) => model.isDemo).map((model) => model.model)),
+  ];
   if (demos.length > 0) lines.push(`note: ${demos.join(' and ')} ${demoNote(demos.length)}`);
   lines.push(
     `Each model: 1 cold run (load timed) + ${result.rounds} warm runs, temperature ${result.temperature}${result.maxTokens === undefined ? '' : `, at most ${result.maxTokens} tokens`}. TTFT = first generated token; decode = 1/TPOT, TPOT = (E2E − TTFT)/(N − 1); peak RSS = process peak minus RSS before load. Definitions: README, "Metrics".`,

@@ -34,6 +34,9 @@ export interface RunResult extends GenerationMeasurement {
   modelFileSizeBytes: number | undefined;
   threads: number | undefined;
   gpu: string | undefined;
+  /** onnx: the execution provider and weights' data type the model ran with. */
+  device: string | undefined;
+  dtype: string | undefined;
   baseUrl: string | undefined;
 }
 
@@ -122,6 +125,8 @@ export async function measureRun(
       modelFileSizeBytes: info.modelFileSizeBytes,
       threads: info.threads,
       gpu: info.gpu,
+      device: info.device,
+      dtype: info.dtype,
       baseUrl: info.baseUrl,
     };
     if (result.incomplete) {

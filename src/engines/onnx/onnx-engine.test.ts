@@ -58,7 +58,7 @@ describe.each(['demo-slm', 'demo-llm'] as const)(
         threads: 1,
         contextSize: 2048,
         sequences: 1,
-        gpu: 'onnxruntime cpu, fp32',
+        gpu: 'cpu fp32',
       });
       expect(engine.info.modelFileSizeBytes).toBeGreaterThan(1_000_000);
       expect(engine.info.engineVersion).toMatch(

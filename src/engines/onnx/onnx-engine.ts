@@ -274,7 +274,7 @@ export class OnnxEngine implements Engine {
     Object.assign(this.info, {
       ...(modelFile === undefined ? {} : { modelFileSizeBytes: onnxWeightsSizeBytes(modelFile) }),
       threads,
-      gpu: `onnxruntime ${device}, ${dtype}`,
+      gpu: `${device} ${dtype}`,
       device,
       dtype,
       ...(this.#contextSize === undefined ? {} : { contextSize: this.#contextSize }),

@@ -287,6 +287,31 @@ describe('tandem serve through the openai package', () => {
     expect(text).toBe(whole.choices[0]?.message.content);
   });
 
+  it('serves an onnx model under a name, streaming, marked as random weights', async () => {
+    const server = await start({ models: [{ name: 'phi-onnx', reference: 'onnx:demo-slm' }] });
+    const openai = client(server);
+    expect(await openai.models.retrieve('phi-onnx')).toMatchObject({
+      reference: 'onnx:demo-slm',
+      random_weights: true,
+    });
+    const stream = await openai.chat.completions.create({
+      model: 'phi-onnx',
+      messages,
+      max_tokens: 6,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let completionTokens: number | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      completionTokens = chunk.usage?.completion_tokens ?? completionTokens;
+    }
+    expect(text.length).toBeGreaterThan(0);
+    expect(completionTokens).toBe(6);
+  });
+
   it('lists and retrieves models, and names the served ones for an unknown id', async () => {
     const server = await start({ models: [{ name: 'phi-4-mini', reference: 'demo-slm' }] });
     const openai = client(server);

@@ -9,7 +9,7 @@ import { parseModelReference } from '../engines/reference.js';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import { InvalidArgumentError, TandemError } from '../errors.js';
 import { listCachedModels, tandemHome } from '../models/cache.js';
-import { DEMO_MODEL_NAMES } from '../models/demo/demo-models.js';
+import { DEMO_MODEL_NAMES, isDemoModelName } from '../models/demo/demo-models.js';
 import { createServerApp, type ServerAppOptions } from './app.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { ModelPool, type ServedModelConfig } from './model-pool.js';
@@ -118,7 +118,6 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           .filter((model) => model.complete)
           .map((model) => model.alias);
   const models = servedModels(options.models ?? [], pulled);
-  const demoReferences = new Set<string>(DEMO_MODEL_NAMES);
   const metrics = createServerMetrics();
   for (const model of models) metrics.setModelLoaded(model.name, false);
   const pool = new ModelPool({
@@ -145,7 +144,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     cors: options.cors ?? 'localhost',
     loopbackHostsOnly: loopback,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    isDemo: (name) => demoReferences.has(pool.referenceOf(name) ?? ''),
+    isDemo: (name) => isDemoReference(pool.referenceOf(name)),
   });
   const port = options.port ?? DEFAULT_PORT;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -179,4 +178,15 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       await pool.close();
     },
   };
+}
+
+/** demo-slm, llama:demo-llm, onnx:demo-slm?device=webgpu…: a built-in random-weight model. */
+function isDemoReference(reference: string | undefined): boolean {
+  if (reference === undefined) return false;
+  try {
+    const parsed = parseModelReference(reference);
+    return parsed.kind === 'local' && !parsed.isPath && isDemoModelName(parsed.name);
+  } catch {
+    return false;
+  }
 }

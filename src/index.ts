@@ -14,6 +14,18 @@ export {
 export { LlamaEngine, type LlamaEngineOptions } from './engines/llama/llama-engine.js';
 export { GPU_CHOICES, type GpuChoice } from './engines/llama/llama-runtime.js';
 export {
+  ONNX_DEVICES,
+  ONNX_DTYPES,
+  type OnnxDevice,
+  type OnnxDtype,
+  onnxDeviceSupport,
+} from './engines/onnx/onnx-devices.js';
+export {
+  OnnxEngine,
+  type OnnxEngineOptions,
+  type OnnxModelSource,
+} from './engines/onnx/onnx-engine.js';
+export {
   createOpenAIEngine,
   type OpenAIEngine,
   type OpenAIEngineOptions,
@@ -74,6 +86,7 @@ export {
 export { tandemHome } from './models/cache.js';
 export { CATALOG, type CatalogModel, findCatalogModel } from './models/catalog.js';
 export { DEMO_MODELS, type DemoModelName, ensureDemoModel } from './models/demo/demo-models.js';
+export { ensureDemoOnnxModel } from './models/demo/demo-onnx.js';
 export { validateGgufForLlama } from './models/gguf/validate.js';
 export { pullModel } from './models/pull.js';
 export {

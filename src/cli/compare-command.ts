@@ -50,11 +50,14 @@ function tableRows(result: CompareResult): string[][] {
     'model file',
     'answer',
   ];
+  // The same model on several engines or devices is told apart by its reference.
+  const names = result.models.map((model) => model.model);
+  const repeated = (name: string) => names.indexOf(name) !== names.lastIndexOf(name);
   const rows = result.models.map((model) => {
     const summary = model.summary;
     const tokens = model.warm[0] ?? model.cold;
     return [
-      model.model,
+      repeated(model.model) ? model.reference : model.model,
       [model.engine, model.gpu, model.threads === undefined ? undefined : `${model.threads}t`]
         .filter(Boolean)
         .join(' '),

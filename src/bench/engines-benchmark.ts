@@ -10,20 +10,19 @@
  * (default 128), BENCH_ONNX_DEVICE (cpu), TANDEM_THREADS, TANDEM_HOME.
  */
 
+import { DEFAULT_COMPARE_PROMPT } from '../compare/compare.js';
 import { defaultThreadCount, threadsFromEnvironment } from '../engines/llama/threads.js';
 import { parseOnnxDevice } from '../engines/onnx/onnx-devices.js';
 import { createEngine } from '../engines/registry.js';
 import type { Engine } from '../engines/spec.js';
 import { errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { describeMachine } from '../measure/machine.js';
-import { compareSamples, type SampleSummary, summarize } from '../measure/statistics.js';
+import { pairedLogRatio, type SampleSummary, summarize } from '../measure/statistics.js';
 import { demoModelDefinition, isDemoModelName } from '../models/demo/definitions.js';
 import { measureRun, type RunResult } from '../run/run-model.js';
 import { formatBytes } from '../units.js';
 import { measureReadBandwidth } from './memory-bandwidth.js';
-import { fixed, interleavedRounds, wholeNumberSetting } from './script-settings.js';
-
-const PROMPT = 'List 5 benefits of local AI inference.';
+import { interleavedRounds, wholeNumberSetting } from './script-settings.js';
 
 interface Side {
   label: string;
@@ -48,16 +47,10 @@ function describe(values: number[], unit: string, digits: number): string {
   return `median ${stats.p50.toFixed(digits)} ${unit}, mean ${stats.mean.toFixed(digits)}, sd ${stats.sd.toFixed(digits)}${interval}`;
 }
 
-function pairedRatio(numerators: number[], denominators: number[]): string {
-  const ratios = summarize(
-    numerators.map((value, index) => value / (denominators[index] as number)),
-  );
-  if (ratios === undefined) return '—';
-  return `${ratios.mean.toFixed(2)}x${ratios.ci95 === undefined ? '' : ` (95% CI ${ratios.ci95.low.toFixed(2)}–${ratios.ci95.high.toFixed(2)}x)`}`;
-}
-
-function inverse(value: number | undefined): number | undefined {
-  return value === undefined || value === 0 ? undefined : 1 / value;
+function formatRatio(ratio: ReturnType<typeof pairedLogRatio>): string {
+  return ratio === undefined
+    ? '—'
+    : `${ratio.ratio.toFixed(2)}x (95% CI ${ratio.low.toFixed(2)}–${ratio.high.toFixed(2)}x)`;
 }
 
 async function main(): Promise<void> {
@@ -95,7 +88,7 @@ async function main(): Promise<void> {
   const once = (side: Side) => async (): Promise<RunResult> => {
     const result = await measureRun(
       side.engine,
-      { prompt: PROMPT, maxTokens: tokens, temperature: 0, ignoreEos: true },
+      { prompt: DEFAULT_COMPARE_PROMPT, maxTokens: tokens, temperature: 0, ignoreEos: true },
       { cold: false },
     );
     if (result.ttftMs === undefined || result.decodeTokensPerSecond === undefined) {
@@ -115,40 +108,36 @@ async function main(): Promise<void> {
   console.log(`  llama.cpp:        ${describe(ttft(llamaRuns), 'ms', 2)}`);
   console.log(`  onnxruntime:      ${describe(ttft(onnxRuns), 'ms', 2)}`);
   console.log(
-    `  onnxruntime / llama.cpp, paired by round: ${pairedRatio(ttft(onnxRuns), ttft(llamaRuns))}`,
+    `  onnxruntime / llama.cpp, paired by round: ${formatRatio(pairedLogRatio(ttft(onnxRuns), ttft(llamaRuns)))}`,
   );
   console.log(`\ndecode tokens/s (1/TPOT, TPOT = (E2E − TTFT)/(N − 1); n=${rounds} each)`);
   console.log(`  llama.cpp:        ${describe(decode(llamaRuns), 'tok/s', 1)}`);
   console.log(`  onnxruntime:      ${describe(decode(onnxRuns), 'tok/s', 1)}`);
   console.log(
-    `  llama.cpp / onnxruntime, paired by round: ${pairedRatio(decode(llamaRuns), decode(onnxRuns))}`,
+    `  llama.cpp / onnxruntime, paired by round: ${formatRatio(pairedLogRatio(decode(llamaRuns), decode(onnxRuns)))}`,
   );
   console.log(
     `  same greedy text on both runtimes in every round: ${texts.size === 1 ? 'yes' : `no (${texts.size} different texts)`}`,
   );
 
-  const verdict = (
-    metric: string,
-    llamaValues: number[],
-    onnxValues: number[],
-    higherIsBetter: boolean,
-  ): string => {
-    const comparison = compareSamples(llamaValues, onnxValues);
-    if (comparison.verdict === 'indistinguishable') {
-      return `${metric}: no difference beyond noise (ratio ${fixed(comparison.ratio)}).`;
+  // "Faster": llama.cpp's rate over ONNX's, or ONNX's TTFT over llama.cpp's, inverted so
+  // that above 1 always means llama.cpp is faster; beyond noise when the CI excludes 1.
+  const verdict = (metric: string, llamaFaster: ReturnType<typeof pairedLogRatio>): string => {
+    if (llamaFaster === undefined) return `${metric}: too few rounds to tell.`;
+    if (llamaFaster.low <= 1 && llamaFaster.high >= 1) {
+      return `${metric}: no difference beyond noise (${formatRatio(llamaFaster)}).`;
     }
-    const llamaHigher = comparison.verdict === 'a-greater';
-    const winner = llamaHigher === higherIsBetter ? 'llama.cpp' : `onnxruntime ${device}`;
-    // Which side is faster: TTFT is faster when lower, so the ratio is read the other way.
-    const interval = comparison.ratioInterval;
-    const [ratio, low, high] = llamaHigher
-      ? [comparison.ratio, interval?.low, interval?.high]
-      : [inverse(comparison.ratio), inverse(interval?.high), inverse(interval?.low)];
-    return `${metric}: ${winner} is faster beyond noise, ${fixed(ratio)}x (ratio of medians, bootstrap 95% CI ${fixed(low)}–${fixed(high)}x).`;
+    const onnxWins = llamaFaster.high < 1;
+    const shown = onnxWins
+      ? { ratio: 1 / llamaFaster.ratio, low: 1 / llamaFaster.high, high: 1 / llamaFaster.low }
+      : llamaFaster;
+    return `${metric}: ${onnxWins ? `onnxruntime ${device}` : 'llama.cpp'} is faster beyond noise, ${formatRatio(shown)}, paired by round.`;
   };
   console.log(`\nOn this machine:`);
-  console.log(`  ${verdict('decode', decode(llamaRuns), decode(onnxRuns), true)}`);
-  console.log(`  ${verdict('time to first token', ttft(llamaRuns), ttft(onnxRuns), false)}`);
+  console.log(`  ${verdict('decode', pairedLogRatio(decode(llamaRuns), decode(onnxRuns)))}`);
+  console.log(
+    `  ${verdict('time to first token', pairedLogRatio(ttft(onnxRuns), ttft(llamaRuns)))}`,
+  );
 
   const bandwidth = await measureReadBandwidth({ threads, repetitions: 9 });
   const best = Math.max(...bandwidth.samplesBytesPerSecond);

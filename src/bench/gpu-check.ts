@@ -2,13 +2,14 @@
  * npm run bench:gpu — what the GPU paths do on this machine: demo-llm on every device the
  * two embedded runtimes offer (llama.cpp: cpu, cuda, vulkan from node-llama-cpp's prebuilt
  * binaries; onnxruntime: cpu, cuda where its CUDA provider is installed, webgpu where a
- * Vulkan/D3D/Metal adapter exists). For each: the device actually used, load time, TTFT and
+ * Vulkan/D3D/Metal adapter exists). For each: the device the session runs on, load time, TTFT and
  * decode tokens/s over a few greedy runs, or the one-line reason it cannot run here.
  * Meant for a GPU machine; on a CPU-only one it shows the refusals.
  *
  * Environment: BENCH_MODEL (demo-llm), BENCH_ROUNDS (3), BENCH_TOKENS (128), TANDEM_THREADS.
  */
 
+import { DEFAULT_COMPARE_PROMPT } from '../compare/compare.js';
 import { createEngine } from '../engines/registry.js';
 import { errorLine, InvalidArgumentError } from '../errors.js';
 import { describeMachine } from '../measure/machine.js';
@@ -18,21 +19,20 @@ import { measureRun } from '../run/run-model.js';
 import { formatBytes } from '../units.js';
 import { wholeNumberSetting } from './script-settings.js';
 
-const PROMPT = 'List 5 benefits of local AI inference.';
-
 async function check(reference: string, rounds: number, tokens: number): Promise<string> {
   let engine: Awaited<ReturnType<typeof createEngine>> | undefined;
+  let loadMs: number | undefined;
   try {
     engine = await createEngine(reference);
     await engine.prepare?.();
     const startedAt = performance.now();
     await engine.load();
-    const loadMs = performance.now() - startedAt;
+    loadMs = performance.now() - startedAt;
     const runs = [];
     for (let round = 0; round <= rounds; round++) {
       const run = await measureRun(
         engine,
-        { prompt: PROMPT, maxTokens: tokens, temperature: 0, ignoreEos: true },
+        { prompt: DEFAULT_COMPARE_PROMPT, maxTokens: tokens, temperature: 0, ignoreEos: true },
         { cold: false },
       );
       if (round > 0) runs.push(run); // the first run warms up (GPU kernels compile then)
@@ -41,7 +41,10 @@ async function check(reference: string, rounds: number, tokens: number): Promise
     const ttft = summarize(runs.map((run) => run.ttftMs ?? Number.NaN));
     return `${engine.info.gpu ?? 'cpu'}; load ${loadMs.toFixed(0)} ms; TTFT p50 ${ttft?.p50.toFixed(1)} ms; decode p50 ${decode?.p50.toFixed(1)} tok/s (n=${runs.length})`;
   } catch (error) {
-    return `not available: ${errorLine(error)}`;
+    // Loaded but failed while generating: a different story from "cannot start here".
+    return loadMs === undefined
+      ? `not available: ${errorLine(error)}`
+      : `loaded in ${loadMs.toFixed(0)} ms, then failed: ${errorLine(error)}`;
   } finally {
     await engine?.dispose().catch(() => undefined);
   }

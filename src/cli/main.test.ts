@@ -70,6 +70,19 @@ describe('tandem CLI: bad input gives one clear line and a non-zero exit', () =>
     }
   });
 
+  it("a flag the model's engine does not read", async () => {
+    const onLlama = await tandem(['run', 'demo-slm', '--prompt', 'hi', '--device', 'cuda']);
+    expect(onLlama.code).toBe(2);
+    expect(oneErrorLine(onLlama.stderr)).toBe(
+      'error: --device applies to the onnx engine, and demo-slm runs on llama: use --gpu, or run onnx:demo-slm.',
+    );
+    const onOnnx = await tandem(['run', 'onnx:demo-slm', '--prompt', 'hi', '--gpu', 'cuda']);
+    expect(onOnnx.code).toBe(2);
+    expect(oneErrorLine(onOnnx.stderr)).toMatch(
+      /--gpu applies to the llama engine, .*use --device/,
+    );
+  });
+
   it('an invalid GGUF is rejected before loading, without a native crash', async () => {
     const path = join(scratch, 'broken.gguf');
     writeFileSync(path, Buffer.from('GGUF\u0003\u0000\u0000\u0000truncated'));

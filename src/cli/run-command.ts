@@ -7,6 +7,7 @@ import {
   type OnnxDevice,
   type OnnxDtype,
 } from '../engines/onnx/onnx-devices.js';
+import { parseModelReference } from '../engines/reference.js';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import type { ChatMessage, Engine, StreamPart } from '../engines/spec.js';
 import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../errors.js';
@@ -83,6 +84,42 @@ export function engineOptionsFrom(flags: GenerationFlags, terminal: Terminal): C
   };
 }
 
+/**
+ * With one model, a flag its engine does not read is a mistake (`--device cuda` on a llama
+ * model would silently run on the CPU): refuse it. compare and bench apply each flag to the
+ * models whose engine reads it.
+ */
+export function checkEngineFlags(reference: string, flags: GenerationFlags): void {
+  const parsed = parseModelReference(reference);
+  const engine = parsed.kind === 'server' ? 'server' : parsed.engine;
+  const given = (names: [string, unknown][]) =>
+    names.filter(([, value]) => value !== undefined).map(([name]) => name);
+  const onnxOnly =
+    engine === 'onnx'
+      ? []
+      : given([
+          ['--device', flags.device],
+          ['--dtype', flags.dtype],
+        ]);
+  const llamaOnly =
+    engine === 'llama'
+      ? []
+      : given([
+          ['--gpu', flags.gpu],
+          ['--ctx', flags.ctx],
+        ]);
+  if (onnxOnly.length > 0) {
+    throw new InvalidArgumentError(
+      `${onnxOnly.join(' and ')} ${onnxOnly.length > 1 ? 'apply' : 'applies'} to the onnx engine, and ${reference} runs on ${engine}: ${engine === 'llama' ? `use --gpu, or run onnx:${parsed.name}` : 'the server chooses its device'}.`,
+    );
+  }
+  if (llamaOnly.length > 0) {
+    throw new InvalidArgumentError(
+      `${llamaOnly.join(' and ')} ${llamaOnly.length > 1 ? 'apply' : 'applies'} to the llama engine, and ${reference} runs on ${engine}${engine === 'onnx' ? ': use --device and --dtype' : ''}.`,
+    );
+  }
+}
+
 /** Prints one line when a demo model is generated on first use. */
 export function demoProgressReporter(terminal: Terminal) {
   const announced = new Set<string>();
@@ -154,6 +191,7 @@ export async function runCommand(
     if (prompt === '')
       throw new InvalidArgumentError('No prompt: pass --prompt TEXT, or pipe text on stdin.');
   }
+  checkEngineFlags(reference, flags);
   const interrupt = interruptSignal(terminal);
   let engine: Engine;
   try {
@@ -210,6 +248,7 @@ export async function chatCommand(
   flags: RunFlags,
   terminal: Terminal,
 ): Promise<number> {
+  checkEngineFlags(reference, flags);
   const engine = await createEngine(reference, engineOptionsFrom(flags, terminal));
   // Load before the first prompt: a model that cannot load ends the chat with its exit code.
   await engine.prepare?.();

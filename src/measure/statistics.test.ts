@@ -9,6 +9,7 @@ import {
   MINIMUM_RESAMPLES,
   mannWhitneyU,
   normalUpperTail,
+  pairedLogRatio,
   percentile,
   percentiles,
   studentTCdf,
@@ -833,5 +834,29 @@ describe('compareRatio', () => {
     expect(large.interval?.low).toBeLessThan(1.1);
     expect(large.interval?.high).toBeGreaterThan(1.1);
     expect(large.degreesOfFreedom).toBeGreaterThan(39_000);
+  });
+});
+
+describe('pairedLogRatio', () => {
+  it('is the geometric mean of the pairs’ ratios with a t interval on the logs', () => {
+    const result = pairedLogRatio([2, 4, 8], [1, 2, 4]);
+    expect(result?.ratio).toBeCloseTo(2, 12);
+    // No spread in the ratios: the interval closes on the ratio.
+    expect(result?.low).toBeCloseTo(2, 12);
+    expect(result?.high).toBeCloseTo(2, 12);
+    const spread = pairedLogRatio([2, 3, 2.5, 2.2], [1, 1, 1, 1]) as {
+      ratio: number;
+      low: number;
+      high: number;
+    };
+    const logs = [2, 3, 2.5, 2.2].map(Math.log);
+    const mean = logs.reduce((sum, value) => sum + value, 0) / 4;
+    expect(spread.ratio).toBeCloseTo(Math.exp(mean), 12);
+    expect(spread.low).toBeLessThan(spread.ratio);
+    expect(spread.high).toBeGreaterThan(spread.ratio);
+    // t(0.975, 3) = 3.182446
+    const sd = Math.sqrt(logs.reduce((sum, value) => sum + (value - mean) ** 2, 0) / 3);
+    expect(Math.log(spread.high) - mean).toBeCloseTo((3.182446 * sd) / 2, 5);
+    expect(pairedLogRatio([1], [2])).toBeUndefined();
   });
 });

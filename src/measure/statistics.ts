@@ -1031,3 +1031,24 @@ function logGamma(x: number): number {
   const base = shifted + 7.5;
   return LOG_SQRT_TWO_PI + (shifted + 0.5) * Math.log(base) - base + Math.log(series);
 }
+
+/**
+ * The ratio of paired samples (a[i] and b[i] measured together, e.g. interleaved rounds,
+ * so that slow drift of the machine cancels): the mean of log(a[i] / b[i]) with Student's t
+ * 95% interval, back on the ratio scale (a geometric mean of the ratios). Undefined below
+ * two pairs.
+ */
+export function pairedLogRatio(
+  numerators: readonly number[],
+  denominators: readonly number[],
+): { ratio: number; low: number; high: number } | undefined {
+  const logs = numerators.map((value, index) => Math.log(value / (denominators[index] as number)));
+  const stats = summarize(logs);
+  if (stats === undefined || stats.n < 2) return undefined;
+  const half = studentTQuantile(0.975, stats.n - 1) * (stats.sd / Math.sqrt(stats.n));
+  return {
+    ratio: Math.exp(stats.mean),
+    low: Math.exp(stats.mean - half),
+    high: Math.exp(stats.mean + half),
+  };
+}

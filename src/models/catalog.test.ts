@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   CATALOG,
-  CATALOG_ONNX_DTYPES,
   catalogNames,
   findCatalogModel,
   huggingFaceUrl,
   isCatalogSizeVerified,
   suggestModels,
 } from './catalog.js';
+import { ONNX_DTYPES } from './onnx/onnx-dtypes.js';
 
 describe('CATALOG', () => {
   it('has the models the product needs', () => {
@@ -69,7 +69,7 @@ describe('CATALOG', () => {
       if (onnx.dtypes !== undefined) {
         expect(onnx.dtypes.length).toBeGreaterThan(0);
         expect(new Set(onnx.dtypes).size).toBe(onnx.dtypes.length);
-        for (const dtype of onnx.dtypes) expect(CATALOG_ONNX_DTYPES).toContain(dtype);
+        for (const dtype of onnx.dtypes) expect(ONNX_DTYPES).toContain(dtype);
       }
       const repositoryUrl = `https://huggingface.co/${onnx.repository}`;
       expect(

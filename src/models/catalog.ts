@@ -6,6 +6,8 @@
  * be checked is named in `unverified`. docs/catalog-sources.md has the fact-by-fact table.
  */
 
+import type { OnnxDtype } from './onnx/onnx-dtypes.js';
+
 export interface CatalogArchitecture {
   /** GGUF `general.architecture` (llama.cpp's name for the architecture). */
   name: string;
@@ -41,10 +43,6 @@ export interface CatalogGgufArtifact {
   sha256?: string;
 }
 
-/** The dtypes transformers.js names, each one file onnx/model{suffix}.onnx in a repository. */
-export const CATALOG_ONNX_DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
-export type CatalogOnnxDtype = (typeof CATALOG_ONNX_DTYPES)[number];
-
 export interface CatalogOnnxArtifact {
   /** Hugging Face repository, `owner/name`. */
   repository: string;
@@ -57,7 +55,7 @@ export interface CatalogOnnxArtifact {
    */
   layout: 'transformers.js' | 'onnxruntime-genai';
   /** The dtypes whose onnx/model{suffix}.onnx file the repository's file listing showed. */
-  dtypes?: readonly CatalogOnnxDtype[];
+  dtypes?: readonly OnnxDtype[];
 }
 
 export interface CatalogModel {

@@ -8,21 +8,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { EngineUnavailableError, InvalidArgumentError } from '../../errors.js';
+import { ONNX_DTYPES, type OnnxDtype } from '../../models/onnx/onnx-dtypes.js';
+
+export {
+  ONNX_DTYPE_FILE_SUFFIX,
+  ONNX_DTYPES,
+  type OnnxDtype,
+} from '../../models/onnx/onnx-dtypes.js';
 
 export const ONNX_DEVICES = ['cpu', 'webgpu', 'cuda', 'dml'] as const;
 export type OnnxDevice = (typeof ONNX_DEVICES)[number];
-
-export const ONNX_DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
-export type OnnxDtype = (typeof ONNX_DTYPES)[number];
-
-/** transformers.js' file name suffix per dtype: onnx/model{suffix}.onnx. */
-export const ONNX_DTYPE_FILE_SUFFIX: Readonly<Record<OnnxDtype, string>> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  q4: '_q4',
-  q4f16: '_q4f16',
-};
 
 export function parseOnnxDevice(value: string, where: string): OnnxDevice {
   if ((ONNX_DEVICES as readonly string[]).includes(value)) return value as OnnxDevice;

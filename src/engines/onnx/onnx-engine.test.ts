@@ -152,16 +152,45 @@ describe.each(['demo-slm', 'demo-llm'] as const)(
     });
 
     it('runs requests one at a time, in order', async () => {
-      const results = await Promise.all(
-        [1, 2, 3].map((count) =>
-          collect(engine.stream({ messages: prompt, maxTokens: count, temperature: 0 })),
-        ),
+      const spans = await Promise.all(
+        [1, 2, 3].map(async (count) => {
+          let startedAtMs = 0;
+          let finishedAtMs = 0;
+          for await (const part of engine.stream({
+            messages: prompt,
+            maxTokens: count,
+            temperature: 0,
+          })) {
+            if (part.type === 'request-start') startedAtMs = performance.now();
+            if (part.type === 'finish') {
+              finishedAtMs = performance.now();
+              expect(part.usage.outputTokens).toBe(count);
+            }
+          }
+          return { startedAtMs, finishedAtMs };
+        }),
       );
-      expect(results.map((parts) => parts.at(-1))).toMatchObject([
-        { usage: { outputTokens: 1 } },
-        { usage: { outputTokens: 2 } },
-        { usage: { outputTokens: 3 } },
-      ]);
+      // Each starts only after the one before it has finished.
+      expect(spans[1]?.startedAtMs).toBeGreaterThanOrEqual(spans[0]?.finishedAtMs as number);
+      expect(spans[2]?.startedAtMs).toBeGreaterThanOrEqual(spans[1]?.finishedAtMs as number);
+    });
+
+    it('answers a request for 0 tokens at once, and frees the model', async () => {
+      const parts = await collect(engine.stream({ messages: prompt, maxTokens: 0 }));
+      expect(parts.at(-1)).toMatchObject({ finishReason: 'length', usage: { outputTokens: 0 } });
+      const next = await collect(engine.stream({ messages: prompt, maxTokens: 1, temperature: 0 }));
+      expect(next.at(-1)).toMatchObject({ usage: { outputTokens: 1 } });
+    });
+
+    it('drops a waiting request that is stopped before its turn, without evaluating it', async () => {
+      const controller = new AbortController();
+      const first = collect(engine.stream({ messages: prompt, maxTokens: 20, temperature: 0 }));
+      const second = collect(
+        engine.stream({ messages: prompt, maxTokens: 20, signal: controller.signal }),
+      );
+      controller.abort();
+      await expect(second).rejects.toThrow(/Stopped/);
+      expect((await first).at(-1)).toMatchObject({ usage: { outputTokens: 20 } });
     });
 
     it('counts tokens with the model tokenizer', async () => {
@@ -269,6 +298,83 @@ describe('onnx engine inputs', () => {
       /Cannot reach huggingface\.co \(DNS lookup failed\): onnx:onnx-community\/Qwen2\.5-0\.5B-Instruct is downloaded on first use\. Offline, give a local model folder/,
     );
     expect(String(error)).not.toContain('\n');
+    await engine.dispose();
+  });
+
+  function hubEngine(fetchImplementation: typeof fetch, env: NodeJS.ProcessEnv = {}) {
+    return new OnnxEngine({
+      reference: 'onnx:owner/model',
+      model: 'owner/model',
+      source: { kind: 'hub', repository: 'owner/model' },
+      fetch: fetchImplementation,
+      cacheDirectory: join(scratch, 'empty-cache'),
+      reachabilityTimeoutMs: 300,
+      env,
+    });
+  }
+
+  it('gives up on a repository whose host does not answer, within its time limit', async () => {
+    const silent = ((_url: string, init?: RequestInit) =>
+      new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      })) as typeof fetch;
+    const engine = hubEngine(silent);
+    const startedAt = performance.now();
+    const error = await engine.load().catch((caught: unknown) => caught);
+    expect(performance.now() - startedAt).toBeLessThan(5000);
+    expect(error).toBeInstanceOf(DownloadError);
+    expect(String(error)).toMatch(/Cannot reach huggingface\.co \(no answer within 0\.3 s\)/);
+    await engine.dispose();
+  });
+
+  it('says what a 404 or a 401 from the hub means, and sends HF_TOKEN as transformers.js does', async () => {
+    const answering = (status: number) =>
+      (async () => new Response(null, { status })) as typeof fetch;
+    expect(
+      String(
+        await hubEngine(answering(404))
+          .load()
+          .catch((caught: unknown) => caught),
+      ),
+    ).toMatch(
+      /owner\/model was not found on huggingface\.co \(HTTP 404\): check the repository id/,
+    );
+    expect(
+      String(
+        await hubEngine(answering(401))
+          .load()
+          .catch((caught: unknown) => caught),
+      ),
+    ).toMatch(/refused owner\/model \(HTTP 401\).*set HF_TOKEN/);
+    let authorization: string | null = null;
+    const recording = (async (_url: string, init?: RequestInit) => {
+      authorization = new Headers(init?.headers).get('authorization');
+      return new Response(null, { status: 404 });
+    }) as typeof fetch;
+    await hubEngine(recording, { HF_TOKEN: 'hf_secret' })
+      .load()
+      .catch(() => undefined);
+    expect(authorization).toBe('Bearer hf_secret');
+  });
+
+  it('runs a repository already in its cache with no network at all', async () => {
+    const cache = join(scratch, 'hub-cache');
+    cpSync(demoFolder, join(cache, 'owner', 'model'), { recursive: true });
+    const offline = (async () => {
+      throw new Error('the network must not be used');
+    }) as typeof fetch;
+    const engine = new OnnxEngine({
+      reference: 'onnx:owner/model',
+      model: 'owner/model',
+      source: { kind: 'hub', repository: 'owner/model' },
+      dtype: 'fp32',
+      fetch: offline,
+      cacheDirectory: cache,
+      threads: 1,
+    });
+    const parts = await collect(engine.stream({ messages: prompt, maxTokens: 2, temperature: 0 }));
+    expect(parts.at(-1)).toMatchObject({ usage: { outputTokens: 2 } });
+    expect(engine.info.modelFileSizeBytes).toBeGreaterThan(1_000_000);
     await engine.dispose();
   });
 

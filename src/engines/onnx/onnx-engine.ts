@@ -6,6 +6,7 @@
  * produced; token choice (greedy or seeded sampling) is tandem's (see sampling.ts).
  */
 
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import {
@@ -30,7 +31,14 @@ import type {
 } from '../spec.js';
 import { StopSequenceMatcher } from '../stop-sequences.js';
 import { validateRequest } from '../validate-request.js';
-import { checkOnnxDevice, type OnnxDevice, type OnnxDtype } from './onnx-devices.js';
+import {
+  checkOnnxDevice,
+  ONNX_DTYPE_FILE_SUFFIX,
+  ONNX_DTYPES,
+  type OnnxDevice,
+  type OnnxDtype,
+  onnxDeviceSupport,
+} from './onnx-devices.js';
 import {
   inspectOnnxModelFolder,
   type OnnxModelConfig,
@@ -210,20 +218,24 @@ export class OnnxEngine implements Engine {
       location = source.path;
     } else {
       dtype ??= 'q4';
-      await this.#checkHubReachable(source.repository, signal);
       location = source.repository;
+      modelFile = this.#cachedHubFile(source.repository, dtype);
+      // Downloaded before: run from the cache, with no network at all.
+      if (modelFile === undefined) await this.#checkHubReachable(source.repository, signal);
     }
     const transformers = await loadTransformers();
     if (this.#options.cacheDirectory !== undefined) {
       transformers.env.cacheDir = this.#options.cacheDirectory;
     }
+    const hubEndpoint = (this.#options.env ?? process.env).HF_ENDPOINT;
+    transformers.env.remoteHost = `${(hubEndpoint ?? HUB_URL).replace(/\/$/, '')}/`;
     if (signal?.aborted) throw new AbortedError('Stopped while loading the model.');
     const env = this.#options.env ?? process.env;
     const threads =
       this.#options.threads ??
       threadsFromEnvironment(env) ??
       defaultThreadCount(this.#options.parameterCount);
-    const localOnly = source.kind === 'folder';
+    const localOnly = source.kind === 'folder' || modelFile !== undefined;
     let tokenizer: PreTrainedTokenizer;
     let model: PreTrainedModel;
     try {
@@ -248,14 +260,21 @@ export class OnnxEngine implements Engine {
         },
       });
     } catch (error) {
-      if (device !== 'cpu') {
+      if (device !== 'cpu' && isDeviceFailure(error)) {
+        const others = onnxDeviceSupport()
+          .filter((entry) => entry.unavailable === undefined && entry.device !== device)
+          .map((entry) => entry.device);
         throw new EngineUnavailableError(
-          `Device ${device} is not available: ${onnxRuntimeReason(error)}. ${device === 'webgpu' ? 'WebGPU in Node needs a GPU adapter: on Linux a Vulkan driver (a software one: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium); ' : ''}use --device cpu, or check the GPU driver.`,
+          `Device ${device} is not available: ${onnxRuntimeReason(error)}. ${device === 'webgpu' ? 'WebGPU in Node needs a GPU adapter: on Linux a Vulkan driver (a software one: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium). ' : ''}Check the GPU driver, or use another device: ${others.join(', ')}.`,
           { cause: error },
         );
       }
+      const advice =
+        source.kind === 'folder'
+          ? 'Check that the folder holds a complete transformers.js export and that there is enough free memory.'
+          : `Check that ${location} is in the transformers.js layout and has onnx/model${ONNX_DTYPE_FILE_SUFFIX[dtype as OnnxDtype]}.onnx, or choose another --dtype (${ONNX_DTYPES.join(', ')}).`;
       throw new TandemError(
-        `onnxruntime could not load ${modelFile ?? location} (${dtype}): ${errorLine(error)}. Check that the folder holds a complete transformers.js export and that there is enough free memory.`,
+        `onnxruntime could not load ${modelFile ?? location} (${device}, ${dtype}): ${onnxRuntimeReason(error)}. ${advice}`,
         { cause: error },
       );
     }
@@ -283,9 +302,22 @@ export class OnnxEngine implements Engine {
     } satisfies Partial<EngineInfo>);
   }
 
+  /** The repository's model file for `dtype` in transformers.js' cache, when it was downloaded. */
+  #cachedHubFile(repository: string, dtype: OnnxDtype): string | undefined {
+    const cache = this.#options.cacheDirectory;
+    if (cache === undefined) return undefined;
+    const folder = join(cache, repository);
+    const file = join(folder, 'onnx', `model${ONNX_DTYPE_FILE_SUFFIX[dtype]}.onnx`);
+    const complete = ['config.json', 'tokenizer.json', 'tokenizer_config.json'].every((name) =>
+      existsSync(join(folder, name)),
+    );
+    return complete && existsSync(file) ? file : undefined;
+  }
+
   /** Offline, a repository fails here in seconds, not inside transformers.js' downloads. */
   async #checkHubReachable(repository: string, signal: AbortSignal | undefined): Promise<void> {
-    const host = (this.#options.env ?? process.env).HF_ENDPOINT ?? HUB_URL;
+    const env = this.#options.env ?? process.env;
+    const host = env.HF_ENDPOINT ?? HUB_URL;
     const url = `${host.replace(/\/$/, '')}/${repository}/resolve/main/config.json`;
     const timeoutMs = this.#options.reachabilityTimeoutMs ?? DEFAULT_REACHABILITY_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -293,10 +325,15 @@ export class OnnxEngine implements Engine {
     const fetchImplementation = this.#options.fetch ?? globalThis.fetch;
     let response: Response;
     try {
+      // The same credentials transformers.js sends, so a gated repository is judged alike.
+      const token = env.HF_TOKEN ?? env.HF_ACCESS_TOKEN;
       response = await fetchImplementation(url, {
         method: 'HEAD',
         redirect: 'follow',
         signal: combined,
+        ...(token === undefined || token === ''
+          ? {}
+          : { headers: { authorization: `Bearer ${token}` } }),
       });
     } catch (error) {
       if (signal?.aborted) throw new AbortedError('Stopped while loading the model.');
@@ -347,6 +384,10 @@ export class OnnxEngine implements Engine {
     await this.#turnstile.enter(request.signal);
     try {
       if (this.#disposed) throw new TandemError(`${this.info.model} was disposed.`);
+      // Stopped while it waited: no prompt evaluation for nobody.
+      if (request.signal?.aborted) throw new AbortedError();
+      // t0: loaded and our turn; the prompt is rendered and evaluated from here (as llama).
+      yield { type: 'request-start', attempt: 1 };
       yield* this.#generateInTurn(request);
     } finally {
       this.#turnstile.leave();
@@ -384,8 +425,6 @@ export class OnnxEngine implements Engine {
       contextSize - promptIds.length,
     );
     const signal = request.signal;
-    // t0: loaded, the model is ours, the prompt is rendered; evaluation starts now.
-    yield { type: 'request-start', attempt: 1 };
 
     const parts: StreamPart[] = [];
     let wake: (() => void) | undefined;
@@ -402,6 +441,7 @@ export class OnnxEngine implements Engine {
     const outcome: { finishReason: FinishReason } = { finishReason: 'length' };
     let stopRequested = false;
     let promptSeen = false;
+    let lastTokenAtMs: number | undefined;
     const streamer = {
       put: (value: bigint[][]) => {
         if (!promptSeen) {
@@ -409,6 +449,7 @@ export class OnnxEngine implements Engine {
           return;
         }
         const arrivedAtMs = clock();
+        lastTokenAtMs = arrivedAtMs;
         const token = Number(value[0]?.[0]);
         if (stopRequested) return;
         if (this.#endTokens.has(token) && request.ignoreEos !== true) {
@@ -427,29 +468,26 @@ export class OnnxEngine implements Engine {
       },
       end: () => undefined,
     };
-    let done = false;
+    let done = maxTokens <= 0;
     let failure: unknown;
-    const running =
-      maxTokens <= 0
-        ? Promise.resolve().then(() => {
+    const running = done
+      ? Promise.resolve()
+      : this.#runGenerate(model, promptIds, {
+          maxTokens,
+          request,
+          streamer,
+          shouldStop: () => stopRequested || signal?.aborted === true,
+        }).then(
+          () => {
             done = true;
-          })
-        : this.#runGenerate(model, promptIds, {
-            maxTokens,
-            request,
-            streamer,
-            shouldStop: () => stopRequested || signal?.aborted === true,
-          }).then(
-            () => {
-              done = true;
-              wake?.();
-            },
-            (error: unknown) => {
-              failure = error;
-              done = true;
-              wake?.();
-            },
-          );
+            wake?.();
+          },
+          (error: unknown) => {
+            failure = error;
+            done = true;
+            wake?.();
+          },
+        );
     try {
       while (true) {
         const part = parts.shift();
@@ -474,8 +512,18 @@ export class OnnxEngine implements Engine {
       );
     }
     if (signal?.aborted && outcome.finishReason !== 'stop') outcome.finishReason = 'abort';
+    // Text held back (an incomplete character, a possible stop sequence) belongs to tokens
+    // already produced: it carries their time, not the time generation wound down.
+    const heldTokens = decoder.pendingTokens;
     const rest = stopMatcher.push(decoder.flush()) + stopMatcher.flush();
-    if (rest.length > 0) yield { type: 'text-delta', text: rest };
+    if (rest.length > 0) {
+      yield {
+        type: 'text-delta',
+        text: rest,
+        ...(heldTokens > 0 ? { tokenCount: heldTokens } : {}),
+        ...(lastTokenAtMs === undefined ? {} : { arrivedAtMs: lastTokenAtMs }),
+      };
+    }
     yield {
       type: 'finish',
       finishReason: outcome.finishReason,
@@ -504,6 +552,10 @@ export class OnnxEngine implements Engine {
         attention_mask: new transformers.Tensor('int64', attentionMask, [1, length]) as Tensor,
         max_new_tokens: Number.isFinite(maxTokens) ? maxTokens : 1 << 30,
         do_sample: false,
+        // The model's generation_config.json may ask for these; tandem's requests mean plain
+        // decoding (as on the llama engine), so they are turned off explicitly.
+        repetition_penalty: 1,
+        no_repeat_ngram_size: 0,
         ...(request.ignoreEos === true && Number.isFinite(maxTokens)
           ? { min_new_tokens: maxTokens }
           : {}),
@@ -529,6 +581,14 @@ export class OnnxEngine implements Engine {
     this.#model = undefined;
     this.#tokenizer = undefined;
   }
+}
+
+/**
+ * Whether a session failed to start because of its execution provider (no adapter, missing
+ * provider library, driver errors), not because of the model file.
+ */
+function isDeviceFailure(error: unknown): boolean {
+  return /adapter|provider|webgpu|cuda|dml|directml|vulkan|driver|device/i.test(errorLine(error));
 }
 
 /**

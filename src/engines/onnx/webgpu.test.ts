@@ -95,7 +95,7 @@ describe('the onnx engine on WebGPU (SwiftShader Vulkan)', () => {
     );
     expect(failure?.code).toBe(4);
     expect(failure?.stderr).toMatch(
-      /error: Device webgpu is not available: .*adapter.*use --device cpu/,
+      /error: Device webgpu is not available: .*adapter.*use another device: cpu/,
     );
   });
 });

@@ -251,9 +251,18 @@ describe('ensureDemoOnnxModel', () => {
 
   it('shares one write between concurrent callers', async () => {
     const modelsDirectory = join(directory, 'concurrent');
+    let writes = 0;
     const results = await Promise.all(
-      [1, 2, 3].map(() => ensureDemoOnnxModel('demo-slm', { modelsDirectory })),
+      [1, 2, 3].map(() =>
+        ensureDemoOnnxModel('demo-slm', {
+          modelsDirectory,
+          onProgress: (written, total) => {
+            if (written === total) writes += 1;
+          },
+        }),
+      ),
     );
     expect(new Set(results.map((result) => result.path)).size).toBe(1);
+    expect(writes).toBe(1);
   });
 });

@@ -177,21 +177,37 @@ async function writeInPlace(
         `The ${name} ONNX file came out different from the expected one (SHA-256 ${result.sha256}, expected ${definition.onnxSha256}): this is a bug in tandem, please report it.`,
       );
     }
+    let usedOther = false;
     try {
       await rename(temporary, folder);
-    } catch {
+    } catch (error) {
       // A folder is there: another process's complete one (use it), or a damaged one.
-      if (!(await isExpectedFolder(folder, name))) {
+      if (!isTaken(error)) throw error;
+      if (await isExpectedFolder(folder, name)) usedOther = true;
+      else {
         await rm(folder, { recursive: true, force: true });
-        await rename(temporary, folder);
+        try {
+          await rename(temporary, folder);
+        } catch (again) {
+          if (!isTaken(again) || !(await isExpectedFolder(folder, name))) throw again;
+          usedOther = true;
+        }
       }
     }
+    if (!usedOther) {
+      const stats = await stat(join(folder, 'onnx', 'model.onnx'));
+      verifiedFolders.set(folder, `${stats.size}:${stats.mtimeMs}`);
+    }
+    return { path: folder, created: !usedOther };
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
-  const stats = await stat(join(folder, 'onnx', 'model.onnx'));
-  verifiedFolders.set(folder, `${stats.size}:${stats.mtimeMs}`);
-  return { path: folder, created: true };
+}
+
+/** rename() onto a folder that exists (ENOTEMPTY on Linux and macOS, EPERM on Windows). */
+function isTaken(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM';
 }
 
 /**

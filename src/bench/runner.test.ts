@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
+import { demoModelDefinition } from '../models/demo/definitions.js';
 import { createBenchRecorder, getStoredRun } from '../store/bench-store.js';
 import { openDatabase } from '../store/database.js';
 import { TEST_HOME } from '../test-support/demo-models.js';
@@ -147,6 +148,23 @@ describe('tandem bench against a synthetic server', () => {
 });
 
 describe('tandem bench on the demo models', () => {
+  it('benchmarks an onnx model, identified by the SHA-256 of its weights file', async () => {
+    const terminal = fakeTerminal({ TANDEM_HOME: TEST_HOME });
+    const out = join(mkdtempSync(join(tmpdir(), 'tandem-bench-')), 'report.json');
+    const code = await main(
+      ['bench', 'onnx:demo-slm', '--rounds', '2', '--max-tokens', '8', '--out', out],
+      terminal,
+    );
+    expect(code, terminal.errors()).toBe(0);
+    expect(terminal.output()).toMatch(/onnx:demo-slm\s+c=1\s+2\s+0/);
+    const { readFileSync } = await import('node:fs');
+    const run = JSON.parse(readFileSync(out, 'utf8'));
+    expect(run.models[0]).toMatchObject({
+      gpu: 'cpu fp32',
+      modelSha256: demoModelDefinition('demo-slm').onnxSha256,
+    });
+  });
+
   it('sweeps concurrency on the embedded engine, with every figure and a verdict', async () => {
     const terminal = fakeTerminal({ TANDEM_HOME: TEST_HOME });
     const out = join(mkdtempSync(join(tmpdir(), 'tandem-bench-')), 'report.json');

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import type { Engine } from '../engines/spec.js';
 import { errorLine, TandemError } from '../errors.js';
@@ -331,10 +332,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchRun> {
           resolvedModelId: engine.info.resolvedModelId,
           loadMs: embedded ? loadedMs : undefined,
           setupMs: embedded ? undefined : loadedMs,
-          modelSha256:
-            engine.info.modelPath === undefined
-              ? undefined
-              : await sha256OfFile(engine.info.modelPath),
+          modelSha256: await weightsSha256(engine.info.weightsPath ?? engine.info.modelPath),
         } satisfies Partial<BenchModelInfo>);
         let bandwidth: number | undefined;
         if (embedded && options.measureBandwidth !== false && info.threads !== undefined) {
@@ -421,4 +419,11 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchRun> {
     recorder?.finish(run);
   }
   return run;
+}
+
+/** SHA-256 of the weights file, the identity of what was measured; undefined for anything but a file. */
+async function weightsSha256(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  const stats = await stat(path).catch(() => undefined);
+  return stats?.isFile() === true ? sha256OfFile(path) : undefined;
 }

@@ -154,6 +154,8 @@ export interface EngineInfo {
   /** The id sent to a server, after alias resolution. */
   resolvedModelId?: string;
   modelPath?: string;
+  /** The file holding the weights, where it is not modelPath (onnx: the dtype's .onnx file in the folder). */
+  weightsPath?: string;
   modelFileSizeBytes?: number;
   parameterCount?: number;
   baseUrl?: string;

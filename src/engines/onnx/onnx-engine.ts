@@ -284,6 +284,10 @@ export class OnnxEngine implements Engine {
     }
     this.#tokenizer = tokenizer;
     this.#model = model;
+    // A repository just downloaded is in the cache now.
+    if (modelFile === undefined && source.kind === 'hub') {
+      modelFile = this.#cachedHubFile(source.repository, dtype as OnnxDtype);
+    }
     const config = model.config as unknown as OnnxModelConfig;
     this.#endTokens = endTokenIds(config, model.generation_config);
     this.#contextSize =
@@ -291,7 +295,9 @@ export class OnnxEngine implements Engine {
         ? config.max_position_embeddings
         : undefined;
     Object.assign(this.info, {
-      ...(modelFile === undefined ? {} : { modelFileSizeBytes: onnxWeightsSizeBytes(modelFile) }),
+      ...(modelFile === undefined
+        ? {}
+        : { weightsPath: modelFile, modelFileSizeBytes: onnxWeightsSizeBytes(modelFile) }),
       threads,
       gpu: `${device} ${dtype}`,
       device,

@@ -58,4 +58,65 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE INDEX bench_requests_run_model_level ON bench_requests (run_id, model_index, level_index);
   `,
+  // 2: RAG collections, documents, chunks and their full-text index (BM25). Vectors live in
+  // one sqlite-vec table per collection (rag_vectors_<id>), created when a collection first
+  // gets embeddings, since their dimension depends on the embedding model.
+  `
+  CREATE TABLE rag_collections (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    embedding_model TEXT,
+    embedding_dimensions INTEGER
+  ) STRICT;
+
+  CREATE TABLE rag_documents (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES rag_collections (id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT,
+    content_sha256 TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    indexed_at TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    UNIQUE (collection_id, source)
+  ) STRICT;
+
+  CREATE TABLE rag_chunks (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES rag_documents (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    heading TEXT NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset INTEGER NOT NULL,
+    token_count INTEGER NOT NULL,
+    -- Lengths in FTS5 tokens (what BM25 normalises by), for scoring outside FTS5.
+    text_terms INTEGER NOT NULL,
+    heading_terms INTEGER NOT NULL,
+    text TEXT NOT NULL
+  ) STRICT;
+
+  CREATE INDEX rag_chunks_document ON rag_chunks (document_id, position);
+
+  CREATE VIRTUAL TABLE rag_chunks_fts USING fts5 (
+    text,
+    heading,
+    content = 'rag_chunks',
+    content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+  );
+
+  -- Document frequency of each term (rows containing it), for BM25's idf.
+  CREATE VIRTUAL TABLE rag_chunks_fts_vocab USING fts5vocab (rag_chunks_fts, row);
+
+  CREATE TRIGGER rag_chunks_after_insert AFTER INSERT ON rag_chunks BEGIN
+    INSERT INTO rag_chunks_fts (rowid, text, heading) VALUES (new.id, new.text, new.heading);
+  END;
+
+  CREATE TRIGGER rag_chunks_after_delete AFTER DELETE ON rag_chunks BEGIN
+    INSERT INTO rag_chunks_fts (rag_chunks_fts, rowid, text, heading)
+      VALUES ('delete', old.id, old.text, old.heading);
+  END;
+  `,
 ];

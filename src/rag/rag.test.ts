@@ -1,0 +1,385 @@
+/**
+ * The RAG pipeline on real SQLite: incremental indexing, BM25 with hostile queries, vectors
+ * and hybrid fusion, the not-covered path, citation checks, and context fitting.
+ */
+
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Engine, GenerateRequest, StreamPart } from '../engines/spec.js';
+import { askGrounded, fitSources, NOT_COVERED_ANSWER } from './ask.js';
+import type { Embedder } from './embedder.js';
+import { normalized } from './embedder.js';
+import { indexPaths, indexTexts } from './ingest.js';
+import { type RagCollection, RagStore, type RetrievedChunk } from './rag-store.js';
+import { reciprocalRankFusion, retrieve } from './retrieve.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'tandem-rag-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+let store: RagStore;
+beforeEach(() => {
+  store = RagStore.open(':memory:');
+});
+afterEach(() => store.close());
+
+const DOCUMENTS = {
+  'travel.md':
+    '# Travel policy\n\nEmployees book flights through the travel desk.\n\n## Hotels\n\nHotel stays are reimbursed up to 180 euros per night in Paris.\n',
+  'leave.md':
+    '# Leave policy\n\nEveryone has 25 days of paid leave per year.\n\n## Carry-over\n\nUp to five unused days carry over to March.\n',
+  'gpu.txt': 'The GPU needs 16 GB of memory to hold the large model with its KV cache.',
+};
+
+function writeDocuments(folder: string): void {
+  for (const [name, text] of Object.entries(DOCUMENTS)) writeFileSync(join(folder, name), text);
+}
+
+/** A deterministic embedder: a bag of hashed words, so related texts share dimensions. */
+function wordEmbedder(model = 'test-embedder', dimensions = 64): Embedder & { calls: number } {
+  const embedder = {
+    model,
+    calls: 0,
+    async embed(texts: readonly string[]) {
+      embedder.calls += 1;
+      return texts.map((text) => {
+        const vector = new Array<number>(dimensions).fill(0);
+        for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+          let hash = 0;
+          for (const character of word) hash = (hash * 31 + character.charCodeAt(0)) % dimensions;
+          vector[hash] = (vector[hash] as number) + 1;
+        }
+        return normalized(vector);
+      });
+    },
+  };
+  return embedder;
+}
+
+/** An engine that answers with a fixed text, token by token, and records what it was asked. */
+function scriptedEngine(answer: string, contextSize = 4096) {
+  const requests: GenerateRequest[] = [];
+  const engine: Engine = {
+    info: { engine: 'llama', reference: 'scripted', model: 'scripted', contextSize },
+    async load() {},
+    async dispose() {},
+    async countTokens(text: string) {
+      return Math.ceil(text.length / 4);
+    },
+    async *stream(request): AsyncGenerator<StreamPart> {
+      requests.push(request);
+      yield { type: 'request-start', attempt: 1 };
+      for (const word of answer.split(/(?<= )/))
+        yield { type: 'text-delta', text: word, tokenCount: 1 };
+      yield {
+        type: 'finish',
+        finishReason: 'stop',
+        usage: {
+          inputTokens: 10,
+          outputTokens: answer.split(' ').length,
+          reasoningTokens: undefined,
+        },
+        usageSource: 'engine',
+      };
+    },
+  };
+  return { engine, requests };
+}
+
+describe('indexing', () => {
+  it('indexes a folder, skips unchanged files, replaces changed ones and prunes removed ones', async () => {
+    const folder = mkdtempSync(join(scratch, 'docs-'));
+    writeDocuments(folder);
+    const first = await indexPaths(store, 'policies', [folder]);
+    expect(first).toMatchObject({ added: 3, updated: 0, unchanged: 0, skipped: 0 });
+    expect(first.chunks).toBeGreaterThanOrEqual(3);
+
+    const again = await indexPaths(store, 'policies', [folder]);
+    expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 3, chunks: 0 });
+
+    writeFileSync(join(folder, 'gpu.txt'), 'The GPU now needs 24 GB for the large model.');
+    const changed = await indexPaths(store, 'policies', [folder]);
+    expect(changed).toMatchObject({ updated: 1, unchanged: 2 });
+    const collection = store.collection('policies') as RagCollection;
+    expect(store.searchBm25(collection, '16 GB', 5).map((chunk) => chunk.text)).not.toContain(
+      DOCUMENTS['gpu.txt'],
+    );
+    expect(store.searchBm25(collection, '24', 5)[0]?.source).toBe(join(folder, 'gpu.txt'));
+
+    unlinkSync(join(folder, 'leave.md'));
+    const pruned = await indexPaths(store, 'policies', [folder], { prune: true });
+    expect(pruned.removed).toBe(1);
+    expect(store.searchBm25(collection, 'leave carry over', 5)).toEqual([]);
+    expect(store.collection('policies')?.documentCount).toBe(2);
+  });
+
+  it('skips unreadable, binary, oversized and unsupported files with a reason, and keeps going', async () => {
+    const folder = mkdtempSync(join(scratch, 'mixed-'));
+    writeDocuments(folder);
+    writeFileSync(join(folder, 'binary.txt'), Buffer.from([0x41, 0x00, 0x42, 0x00, 0x01, 0x02]));
+    writeFileSync(join(folder, 'broken.pdf'), 'not a pdf at all');
+    writeFileSync(join(folder, 'big.md'), `# Big\n\n${'word '.repeat(5000)}`);
+    writeFileSync(join(folder, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    const report = await indexPaths(
+      store,
+      'mixed',
+      [folder, join(folder, 'image.png'), join(folder, 'missing.md')],
+      {
+        maxFileBytes: 10_000,
+      },
+    );
+    const skipped = Object.fromEntries(
+      report.files
+        .filter((file) => file.outcome === 'skipped')
+        .map((file) => [file.source.split('/').pop(), file.reason]),
+    );
+    expect(report.added).toBe(3);
+    expect(skipped['binary.txt']).toMatch(/binary/);
+    expect(skipped['broken.pdf']).toMatch(/PDF|pdf/);
+    expect(skipped['big.md']).toMatch(/over the 10 kB limit|over the .* limit/);
+    expect(skipped['image.png']).toMatch(/unsupported type/);
+    expect(skipped['missing.md']).toMatch(/no such file/);
+    for (const reason of Object.values(skipped)) expect(reason).not.toContain('\n');
+  });
+
+  it('keeps chunk offsets into the document and heading paths', async () => {
+    await indexTexts(store, 'inline', [DOCUMENTS['travel.md']]);
+    const collection = store.collection('inline') as RagCollection;
+    const [hit] = store.searchBm25(collection, 'hotel reimbursed', 1);
+    expect(hit?.headingPath).toEqual(['Travel policy', 'Hotels']);
+    expect(DOCUMENTS['travel.md'].slice(hit?.start, hit?.end)).toBe(hit?.text);
+  });
+});
+
+describe('retrieval', () => {
+  it('never lets user text break FTS5 or reach SQL', async () => {
+    await indexTexts(store, 'inline', Object.values(DOCUMENTS));
+    const collection = store.collection('inline') as RagCollection;
+    for (const hostile of [
+      '"',
+      "'; DROP TABLE rag_chunks; --",
+      'NOT AND OR',
+      'text:hotel',
+      'heading:Hotels OR (',
+      'NEAR(hotel paris)',
+      '*',
+      '^hotel',
+      'hotel" OR "leave',
+      '',
+      '   ',
+    ]) {
+      const result = await retrieve(store, collection, hostile, { k: 3 });
+      expect(Array.isArray(result.chunks)).toBe(true);
+    }
+    expect((await retrieve(store, collection, 'text:hotel', { k: 1 })).chunks[0]?.text).toMatch(
+      /Hotel/,
+    );
+    expect(store.collection('inline')?.chunkCount).toBeGreaterThan(0);
+  });
+
+  it('ranks by BM25, and applies k and the score cutoff', async () => {
+    await indexTexts(store, 'inline', Object.values(DOCUMENTS));
+    const collection = store.collection('inline') as RagCollection;
+    const result = await retrieve(store, collection, 'how many days of paid leave', { k: 2 });
+    expect(result.chunks[0]?.text).toMatch(/25 days of paid leave/);
+    expect(result.chunks.length).toBeLessThanOrEqual(2);
+    const scores = result.chunks.map((chunk) => chunk.score);
+    expect([...scores].sort((left, right) => right - left)).toEqual(scores);
+    const cut = await retrieve(store, collection, 'how many days of paid leave', {
+      k: 5,
+      minScore: (scores[0] as number) + 1,
+    });
+    expect(cut.chunks).toEqual([]);
+    expect(cut.candidates).toBeGreaterThan(0);
+  });
+
+  it('finds chunks by vectors and fuses both lists in hybrid mode', async () => {
+    const embedder = wordEmbedder();
+    await indexTexts(store, 'inline', Object.values(DOCUMENTS), { embedder });
+    const collection = store.collection('inline') as RagCollection;
+    expect(collection.embeddingModel).toBe('test-embedder');
+    const vector = await retrieve(store, collection, 'memory of the GPU', {
+      mode: 'vector',
+      k: 2,
+      embedder,
+    });
+    expect(vector.chunks[0]?.text).toMatch(/GPU/);
+    expect(vector.chunks[0]?.score).toBeGreaterThan(0);
+    const hybrid = await retrieve(store, collection, 'GPU memory', {
+      mode: 'hybrid',
+      k: 3,
+      embedder,
+    });
+    expect(hybrid.chunks[0]?.text).toMatch(/GPU/);
+    await expect(
+      retrieve(store, collection, 'GPU', { mode: 'vector', embedder: wordEmbedder('other') }),
+    ).rejects.toThrow(/embedded with test-embedder, not other/);
+    await indexTexts(store, 'plain', ['no vectors here']);
+    await expect(
+      retrieve(store, store.collection('plain') as RagCollection, 'x', {
+        mode: 'vector',
+        embedder,
+      }),
+    ).rejects.toThrow(/has no vectors: index it with --embed-model/);
+  });
+
+  it('fuses ranked lists by weighted reciprocal rank', () => {
+    const chunk = (chunkId: number): RetrievedChunk => ({
+      chunkId,
+      documentId: 1,
+      source: 's',
+      title: undefined,
+      headingPath: [],
+      text: `chunk ${chunkId}`,
+      start: 0,
+      end: 1,
+      score: 0,
+    });
+    const lexical = [chunk(1), chunk(2), chunk(3)];
+    const semantic = [chunk(3), chunk(4), chunk(1)];
+    const fused = reciprocalRankFusion([lexical, semantic], [0.5, 0.5], 60);
+    // 1: .5/61 + .5/63; 3: .5/63 + .5/61 — a tie broken by first appearance; then 2, 4.
+    expect(fused.map((item) => item.chunkId)).toEqual([1, 3, 2, 4]);
+    expect(fused[0]?.score).toBeCloseTo(0.5 / 61 + 0.5 / 63, 12);
+    const lexicalOnly = reciprocalRankFusion([lexical, semantic], [1, 0], 60);
+    expect(lexicalOnly.slice(0, 3).map((item) => item.chunkId)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('grounded answers', () => {
+  it('says the documents do not cover a question without calling the model', async () => {
+    await indexTexts(store, 'inline', Object.values(DOCUMENTS));
+    const { engine, requests } = scriptedEngine('should not be called');
+    const answer = await askGrounded(
+      store,
+      store.collection('inline') as RagCollection,
+      'quantum chromodynamics',
+      { engine },
+    );
+    expect(answer).toMatchObject({ notCovered: true, answer: NOT_COVERED_ANSWER, run: undefined });
+    expect(requests).toHaveLength(0);
+  });
+
+  it('numbers the sources in the prompt, streams, and checks valid, invalid and missing citations', async () => {
+    await indexTexts(store, 'inline', Object.values(DOCUMENTS));
+    const collection = store.collection('inline') as RagCollection;
+    const valid = scriptedEngine('Hotels are reimbursed up to 180 euros [1].');
+    const answer = await askGrounded(store, collection, 'hotel reimbursed Paris', {
+      engine: valid.engine,
+      retrieval: { k: 2 },
+    });
+    const prompt = valid.requests[0]?.messages.map((message) => message.content).join('\n') ?? '';
+    expect(prompt).toMatch(/only the numbered sources/);
+    expect(prompt).toMatch(
+      /\[1\] doc-1 › Travel policy › Hotels\n## Hotels\n\nHotel stays are reimbursed/,
+    );
+    expect(prompt).toMatch(/Question: hotel reimbursed Paris/);
+    expect(answer.answer).toBe('Hotels are reimbursed up to 180 euros [1].');
+    expect(answer.citations).toMatchObject({
+      validSources: [1],
+      invalidSources: [],
+      uncited: false,
+    });
+    expect(answer.citations?.citedChunkIds).toEqual([answer.sources[0]?.chunkId]);
+    expect(answer.run?.outputTokensSource).toBe('engine');
+    expect(answer.retrieval.mode).toBe('bm25');
+
+    const invalid = await askGrounded(store, collection, 'hotel reimbursed Paris', {
+      engine: scriptedEngine('It is 180 euros [7].').engine,
+      retrieval: { k: 2 },
+    });
+    expect(invalid.citations).toMatchObject({ validSources: [], invalidSources: [7] });
+    const uncited = await askGrounded(store, collection, 'hotel reimbursed Paris', {
+      engine: scriptedEngine('It is 180 euros.').engine,
+    });
+    expect(uncited.citations?.uncited).toBe(true);
+  });
+
+  it('fits the sources to the context window and reports what was left out', async () => {
+    const long = Array.from(
+      { length: 6 },
+      (_, index) => `Hotel rule ${index}: ${'paris hotel night '.repeat(60)}`,
+    );
+    await indexTexts(store, 'inline', long, { chunk: { targetTokens: 400 } });
+    const collection = store.collection('inline') as RagCollection;
+    const { engine, requests } = scriptedEngine('ok [1]', 1024);
+    const answer = await askGrounded(store, collection, 'paris hotel night', {
+      engine,
+      maxTokens: 256,
+      retrieval: { k: 6 },
+    });
+    expect(answer.sources.length).toBeGreaterThanOrEqual(1);
+    expect(answer.dropped.length).toBeGreaterThanOrEqual(1);
+    expect(answer.sources.length + answer.dropped.length).toBe(6);
+    expect(answer.dropped[0]?.reason).toMatch(/does not fit in the context window/);
+    const promptTokens = Math.ceil(
+      (requests[0]?.messages.map((message) => message.content).join('') ?? '').length / 4,
+    );
+    expect(promptTokens).toBeLessThanOrEqual(1024 - 256);
+  });
+
+  it('shortens the best source when it alone does not fit', async () => {
+    const chunk: RetrievedChunk = {
+      chunkId: 1,
+      documentId: 1,
+      source: 'a.md',
+      title: undefined,
+      headingPath: [],
+      text: 'x'.repeat(4000),
+      start: 0,
+      end: 4000,
+      score: 1,
+    };
+    const { kept, dropped } = await fitSources([chunk], 100, (text) => Math.ceil(text.length / 4));
+    expect(dropped).toEqual([]);
+    expect(kept[0]?.truncated).toBe(true);
+    expect(Math.ceil(`[1] a.md\n${kept[0]?.text}`.length / 4)).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('BM25 with rare-term candidates', () => {
+  it('returns exactly what FTS5 scoring every match returns, ids and scores', async () => {
+    const { corpusDocuments, corpusQueries } = await import('../bench/rag-corpus.js');
+    const texts: string[] = [];
+    for (const document of corpusDocuments({ seed: 'exactness' })) {
+      texts.push(document.text);
+      if (texts.length >= 150) break;
+    }
+    await indexTexts(store, 'corpus', texts);
+    await indexTexts(
+      store,
+      'other',
+      texts.slice(0, 20).map((text) => text.toUpperCase()),
+    );
+    const collection = store.collection('corpus') as RagCollection;
+    expect(collection.chunkCount).toBeGreaterThan(1000);
+    const full = store.db.prepare(
+      `SELECT c.id AS chunkId, -bm25(rag_chunks_fts, 1.0, 0.5) AS score
+       FROM rag_chunks_fts JOIN rag_chunks c ON c.id = rag_chunks_fts.rowid
+       JOIN rag_documents d ON d.id = c.document_id
+       WHERE rag_chunks_fts MATCH ? AND d.collection_id = ?
+       ORDER BY bm25(rag_chunks_fts, 1.0, 0.5) LIMIT ?`,
+    );
+    const { termsMatchExpression, queryTerms } = await import('./fts-query.js');
+    let compared = 0;
+    for (const query of corpusQueries(120, { seed: 'exactness' })) {
+      for (const k of [1, 5]) {
+        const expected = full.all(termsMatchExpression(queryTerms(query)), collection.id, k) as {
+          chunkId: number;
+          score: number;
+        }[];
+        const actual = store.searchBm25(collection, query, k);
+        expect(
+          actual.map((chunk) => chunk.chunkId),
+          query,
+        ).toEqual(expected.map((row) => row.chunkId));
+        for (const [index, chunk] of actual.entries()) {
+          expect(chunk.score).toBeCloseTo(expected[index]?.score as number, 9);
+        }
+        compared += 1;
+      }
+    }
+    expect(compared).toBe(240);
+  });
+});

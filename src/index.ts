@@ -90,6 +90,19 @@ export { ensureDemoOnnxModel } from './models/demo/demo-onnx.js';
 export { validateGgufForLlama } from './models/gguf/validate.js';
 export { pullModel } from './models/pull.js';
 export {
+  askGrounded,
+  type GroundedAnswer,
+  type GroundedSource,
+  NOT_COVERED_ANSWER,
+} from './rag/ask.js';
+export { type Chunk, chunkDocument, estimateTokens } from './rag/chunk.js';
+export { type CitationCheck, checkCitations, parseCitations } from './rag/citations.js';
+export { type Embedder, engineEmbedder } from './rag/embedder.js';
+export { extractText } from './rag/extract.js';
+export { type IndexReport, indexPaths, indexTexts } from './rag/ingest.js';
+export { type RagCollection, RagStore, type RetrievedChunk } from './rag/rag-store.js';
+export { type RetrievalMode, retrieve } from './rag/retrieve.js';
+export {
   GenerationError,
   type RunOptions,
   type RunRequest,

@@ -4,6 +4,7 @@ import { registerBenchCommand } from './bench-command.js';
 import { compareCommand } from './compare-command.js';
 import { modelsListCommand, modelsPullCommand, modelsRemoveCommand } from './models-command.js';
 import { integerFlag } from './options.js';
+import { registerRagCommand } from './rag-command.js';
 import { addGenerationFlags, chatCommand, runCommand } from './run-command.js';
 import { registerRunsCommand } from './runs-command.js';
 import { registerServeCommand } from './serve-command.js';
@@ -96,6 +97,7 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: number) => 
   registerBenchCommand(program, terminal, setExitCode);
   registerServeCommand(program, terminal, exitWith);
   registerRunsCommand(program, terminal, setExitCode);
+  registerRagCommand(program, terminal, setExitCode);
 
   return program;
 }

@@ -132,6 +132,8 @@ const BM25_HEADING_WEIGHT = 0.5;
 /** A term in at most this share of rows (or this many) is "rare": it gives the candidates. */
 const RARE_TERM_SHARE = 0.02;
 const RARE_TERM_MINIMUM_ROWS = 200;
+/** Rare terms in at most this many rows in all: every one of those rows is scored. */
+const EXHAUSTIVE_CANDIDATE_ROWS = 400;
 
 /** FTS5's idf: log((N − n + 0.5) / (n + 0.5)), floored at 1e-6 for very common terms. */
 export function bm25Idf(rows: number, documentFrequency: number): number {
@@ -145,6 +147,20 @@ interface CorpusStatistics {
   averageHeadingTerms: number;
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+const matchers = new WeakMap<ReadonlyMap<string, number>, RegExp | undefined>();
+
+/** A regex for the terms as whole ASCII tokens; undefined when a term is not plain ASCII. */
+function asciiTermMatcher(idf: ReadonlyMap<string, number>): RegExp | undefined {
+  if (matchers.has(idf)) return matchers.get(idf);
+  const terms = [...idf.keys()];
+  const matcher = terms.every((term) => /^[a-z0-9]+$/.test(term))
+    ? new RegExp(`(?<![a-z0-9])(?:${terms.join('|')})(?![a-z0-9])`, 'g')
+    : undefined;
+  matchers.set(idf, matcher);
+  return matcher;
+}
+
 /**
  * FTS5's bm25() of one row (fts5_aux.c), computed here from the row's text: a phrase's
  * frequency is its count in each column times the column's weight, summed; the row's length
@@ -156,7 +172,16 @@ function bm25Score(
   statistics: CorpusStatistics,
 ): number {
   const frequencies = new Map<string, number>();
+  const matcher = asciiTermMatcher(idf);
   const count = (text: string, weight: number) => {
+    // ASCII text and terms: one native regex pass finds the terms as whole tokens.
+    if (matcher !== undefined && !NON_ASCII.test(text)) {
+      for (const match of text.toLowerCase().matchAll(matcher)) {
+        const token = match[0];
+        frequencies.set(token, (frequencies.get(token) ?? 0) + weight);
+      }
+      return;
+    }
     for (const token of ftsTokens(text)) {
       if (idf.has(token)) frequencies.set(token, (frequencies.get(token) ?? 0) + weight);
     }
@@ -535,6 +560,35 @@ export class RagStore {
     const byRarity = [...present].sort((left, right) => left.frequency - right.frequency);
     const rareLimit = Math.max(RARE_TERM_MINIMUM_ROWS, statistics.rows * RARE_TERM_SHARE);
     let essential = Math.max(1, byRarity.filter((entry) => entry.frequency <= rareLimit).length);
+    const scoreRows = (rows: (ChunkRow & { text_terms: number; heading_terms: number })[]) =>
+      rows
+        .map((row) => ({ ...row, score: bm25Score(row, idf, statistics) }))
+        .sort((left, right) => right.score - left.score || left.chunk_id - right.chunk_id)
+        .slice(0, k);
+    // When the rare terms are in few rows, score every one of them: then a row outside them
+    // has none of the rare terms and scores at most what the other terms can add.
+    const rareRows = byRarity.slice(0, essential).reduce((sum, entry) => sum + entry.frequency, 0);
+    if (rareRows <= EXHAUSTIVE_CANDIDATE_ROWS) {
+      let bound = 0;
+      for (const entry of byRarity.slice(essential)) {
+        bound += this.#bm25.largestContribution(entry.term);
+      }
+      const ids = this.db
+        .prepare('SELECT rowid AS id FROM rag_chunks_fts WHERE rag_chunks_fts MATCH ?')
+        .all(termsMatchExpression(byRarity.slice(0, essential).map((entry) => entry.term))) as {
+        id: number;
+      }[];
+      const scored = scoreRows(
+        this.#chunkRows(
+          collection,
+          ids.map((row) => row.id),
+        ),
+      );
+      const kth = scored[k - 1]?.score;
+      if (kth !== undefined ? kth >= bound - 1e-9 * Math.max(1, bound) : bound === 0) {
+        return scored.map(toRetrieved);
+      }
+    }
     const candidateLimit = Math.max(50, 10 * k);
     for (let attempt = 0; attempt < 3 && essential <= byRarity.length; attempt++) {
       const candidateTerms = byRarity.slice(0, essential).map((entry) => entry.term);
@@ -544,10 +598,7 @@ export class RagStore {
       }
       const found = this.#bm25Candidates(collection, candidateTerms, candidateLimit);
       const lastScore = found.candidates === candidateLimit ? found.lastCandidateScore : 0;
-      const scored = found.rows
-        .map((row) => ({ ...row, score: bm25Score(row, idf, statistics) }))
-        .sort((left, right) => right.score - left.score || left.chunk_id - right.chunk_id)
-        .slice(0, k);
+      const scored = scoreRows(found.rows);
       // Every chunk outside the candidates scores at most this; one that would only tie
       // the k-th is as good an answer (FTS5 orders ties arbitrarily too).
       const ceiling = lastScore + bound;
@@ -570,28 +621,36 @@ export class RagStore {
          ORDER BY bm25(rag_chunks_fts, ${BM25_TEXT_WEIGHT}, ${BM25_HEADING_WEIGHT}) LIMIT ?`,
       )
       .all(termsMatchExpression(terms), limit) as { id: number; score: number }[];
-    const rows =
-      candidates.length === 0
-        ? []
-        : (this.db
-            .prepare(
-              // CROSS JOIN keeps this order: look the candidates up by id, never scan chunks.
-              `SELECT c.id AS chunk_id, c.document_id, d.source, d.title, c.heading, c.text,
-                 c.start_offset, c.end_offset, c.text_terms, c.heading_terms, 0 AS score
-               FROM json_each(?) AS candidate
-               CROSS JOIN rag_chunks c ON c.id = candidate.value
-               CROSS JOIN rag_documents d ON d.id = c.document_id
-               WHERE d.collection_id = ?`,
-            )
-            .all(
-              JSON.stringify(candidates.map((candidate) => candidate.id)),
-              collection.id,
-            ) as (ChunkRow & { text_terms: number; heading_terms: number })[]);
     return {
-      rows,
+      rows: this.#chunkRows(
+        collection,
+        candidates.map((candidate) => candidate.id),
+      ),
       candidates: candidates.length,
       lastCandidateScore: candidates.at(-1)?.score ?? 0,
     };
+  }
+
+  /** Chunks of the collection by id, with their texts and lengths. */
+  #chunkRows(
+    collection: RagCollection,
+    ids: readonly number[],
+  ): (ChunkRow & { text_terms: number; heading_terms: number })[] {
+    if (ids.length === 0) return [];
+    return this.db
+      .prepare(
+        // CROSS JOIN keeps this order: look the chunks up by id, never scan them.
+        `SELECT c.id AS chunk_id, c.document_id, d.source, d.title, c.heading, c.text,
+           c.start_offset, c.end_offset, c.text_terms, c.heading_terms, 0 AS score
+         FROM json_each(?) AS candidate
+         CROSS JOIN rag_chunks c ON c.id = candidate.value
+         CROSS JOIN rag_documents d ON d.id = c.document_id
+         WHERE d.collection_id = ?`,
+      )
+      .all(JSON.stringify(ids), collection.id) as (ChunkRow & {
+      text_terms: number;
+      heading_terms: number;
+    })[];
   }
 
   /** Nearest chunks by cosine similarity (vectors are stored unit length), best first. */

@@ -238,6 +238,17 @@ describe('tandem rag', { timeout: 120_000 }, () => {
       '../evil',
     ]);
     expect(badName.stderr).toMatch(/Invalid collection name '\.\.\/evil'/);
+    const typo = await tandem([
+      'rag',
+      'index',
+      join(scratch, 'typo'),
+      '--db',
+      database,
+      '--collection',
+      'typo',
+    ]);
+    expect(typo.code).toBe(3);
+    expect(typo.stderr).toMatch(/warning: skipped .*typo: no such file or folder/);
     const vectorless = await tandem([
       'rag',
       'index',

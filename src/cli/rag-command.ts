@@ -111,9 +111,17 @@ export async function ragIndexCommand(
   terminal: Terminal,
 ): Promise<number> {
   const collectionName = checkCollectionName(flags.collection ?? DEFAULT_COLLECTION);
+  // A collection with vectors keeps getting them from its own model.
+  const embedModel =
+    flags.embedModel ??
+    (await withStore(
+      flags,
+      terminal,
+      async (store) => store.collection(collectionName)?.embeddingModel,
+    ));
   const interrupt = interruptSignal(terminal);
   try {
-    const embedding = await embedderFor(flags.embedModel, terminal, interrupt.signal);
+    const embedding = await embedderFor(embedModel, terminal, interrupt.signal);
     try {
       const report = await withStore(flags, terminal, (store) =>
         indexPaths(store, collectionName, paths, {
@@ -141,7 +149,9 @@ export async function ragIndexCommand(
           `Collection '${report.collection}': ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${report.removed} removed, ${report.skipped} skipped; ${report.chunks} chunks from ${formatBytes(report.bytes)} in ${formatMs(report.elapsedMs)}${report.bytes > 0 ? ` (${megabytesPerSecond.toFixed(1)} MB/s)` : ''}.\n`,
         );
       }
-      return 0;
+      // A path that does not exist is a mistake worth an exit code, even if others indexed.
+      const missing = report.files.some((file) => file.reason === 'no such file or folder');
+      return missing ? 3 : 0;
     } finally {
       await embedding?.engine.dispose();
     }
@@ -267,9 +277,9 @@ export async function ragAskCommand(
       'Give either --doc TEXT (inline documents) or --collection NAME, not both.',
     );
   }
-  const interrupt = interruptSignal(terminal);
   const inline = flags.doc !== undefined;
   const store = inline ? RagStore.open(':memory:') : RagStore.open(databasePath(flags, terminal));
+  const interrupt = interruptSignal(terminal);
   let engine: Engine | undefined;
   let embedding: { embedder: Embedder; engine: Engine } | undefined;
   try {
@@ -281,6 +291,7 @@ export async function ragAskCommand(
         interrupt.signal,
       );
       await indexTexts(store, name, flags.doc ?? [], {
+        signal: interrupt.signal,
         ...(embedding === undefined ? {} : { embedder: embedding.embedder }),
       });
     }
@@ -378,15 +389,22 @@ export async function ragRemoveCommand(
   return withStore(flags, terminal, async (store) => {
     const collection = existingCollection(store, name, path);
     if (flags.document !== undefined) {
-      const document = store
+      const wanted = flags.document;
+      const matches = store
         .documents(collection.id)
-        .find(
-          (candidate) =>
-            candidate.source === flags.document || candidate.source.endsWith(`/${flags.document}`),
+        .filter(
+          (candidate) => candidate.source === wanted || candidate.source.endsWith(`/${wanted}`),
         );
+      const exact = matches.find((candidate) => candidate.source === wanted);
+      if (matches.length > 1 && exact === undefined) {
+        throw new InvalidArgumentError(
+          `'${wanted}' names ${matches.length} documents in '${name}' (${matches.map((match) => match.source).join(', ')}): give the full path.`,
+        );
+      }
+      const document = exact ?? matches[0];
       if (document === undefined || !store.removeDocument(collection, document.source)) {
         throw new InvalidArgumentError(
-          `Collection '${name}' has no document '${flags.document}': see 'tandem rag list --json'.`,
+          `Collection '${name}' has no document '${wanted}': see 'tandem rag list --json'.`,
         );
       }
       terminal.stdout.write(`Removed ${document.source} from '${name}'.\n`);

@@ -5,6 +5,7 @@
  */
 
 import type { ChatMessage, Engine } from '../engines/spec.js';
+import { InvalidArgumentError } from '../errors.js';
 import { measureRun, type RunRequest, type RunResult } from '../run/run-model.js';
 import { estimateTokens } from './chunk.js';
 import { type CitationCheck, checkCitations } from './citations.js';
@@ -62,7 +63,7 @@ export interface AskOptions {
   retrieval?: RetrieveOptions;
   maxTokens?: number;
   temperature?: number;
-  /** The first generation on this engine (its load is timed). */
+  /** The first use of this engine: its load time is reported with the run (`run.loadMs`). */
   cold?: boolean;
   onPart?: RunRequest['onPart'];
   /** Called once retrieval is done, before generation starts. */
@@ -172,7 +173,10 @@ export async function askGrounded(
     };
   }
   const { engine } = options;
+  // Loaded here (the context size decides which sources fit), so its time is taken here.
+  const loadStartedAt = performance.now();
   await engine.load(options.signal === undefined ? {} : { signal: options.signal });
+  const loadMs = performance.now() - loadStartedAt;
   const maxTokens = options.maxTokens ?? 256;
   const contextSize = engine.info.contextSize ?? 4096;
   const count = async (text: string) =>
@@ -184,6 +188,11 @@ export async function askGrounded(
   );
   // Room for the chat template's own tokens and the answer.
   const budget = contextSize - maxTokens - frame - 64;
+  if (budget <= 0) {
+    throw new InvalidArgumentError(
+      `--max-tokens ${maxTokens} leaves no room for sources in ${engine.info.model}'s ${contextSize}-token context: lower --max-tokens.`,
+    );
+  }
   const { kept, dropped } = await fitSources(retrieval.chunks, budget, count);
   const sources: GroundedSource[] = kept.map(({ chunk, text, truncated }, index) => ({
     number: index + 1,
@@ -210,8 +219,9 @@ export async function askGrounded(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onPart === undefined ? {} : { onPart: options.onPart }),
     },
-    { cold: options.cold ?? false },
+    { cold: false },
   );
+  if (options.cold === true) run.loadMs = loadMs;
   const check = checkCitations(run.text, sources.length);
   return {
     question,

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { AbortedError, errorLine } from '../errors.js';
+import { join, resolve, sep } from 'node:path';
+import { AbortedError, errorLine, InvalidArgumentError } from '../errors.js';
 import { formatBytes } from '../units.js';
 import { type ChunkOptions, chunkDocument } from './chunk.js';
 import type { Embedder } from './embedder.js';
@@ -68,11 +68,19 @@ interface Candidate {
 async function collectFiles(paths: readonly string[]): Promise<{
   candidates: Candidate[];
   missing: string[];
+  unreadable: string[];
+  roots: string[];
 }> {
   const candidates: Candidate[] = [];
   const missing: string[] = [];
+  const unreadable: string[] = [];
+  const roots: string[] = [];
   const walk = async (folder: string): Promise<void> => {
-    const entries = await readdir(folder, { withFileTypes: true });
+    const entries = await readdir(folder, { withFileTypes: true }).catch(() => undefined);
+    if (entries === undefined) {
+      unreadable.push(folder);
+      return;
+    }
     entries.sort((left, right) => left.name.localeCompare(right.name));
     for (const entry of entries) {
       const path = join(folder, entry.name);
@@ -87,10 +95,15 @@ async function collectFiles(paths: readonly string[]): Promise<{
     const path = resolve(given);
     const stats = await stat(path).catch(() => undefined);
     if (stats === undefined) missing.push(path);
-    else if (stats.isDirectory()) await walk(path);
-    else candidates.push({ source: path, named: true });
+    else if (stats.isDirectory()) {
+      roots.push(path);
+      await walk(path);
+    } else {
+      roots.push(path);
+      candidates.push({ source: path, named: true });
+    }
   }
-  return { candidates, missing };
+  return { candidates, missing, unreadable, roots };
 }
 
 /** One document's text into the collection (shared by files and inline texts). */
@@ -133,6 +146,20 @@ async function storeText(
   return chunks.length;
 }
 
+/** A collection's vectors come from one model; a mismatch is refused before any work. */
+function checkEmbeddingModel(store: RagStore, collection: RagCollection, embedder: Embedder): void {
+  if (collection.embeddingModel !== undefined && collection.embeddingModel !== embedder.model) {
+    throw new InvalidArgumentError(
+      `Collection '${collection.name}' has vectors from ${collection.embeddingModel}: index with --embed-model ${collection.embeddingModel}, or use a new collection.`,
+    );
+  }
+  if (collection.embeddingModel === undefined && store.documents(collection.id).length > 0) {
+    throw new InvalidArgumentError(
+      `Collection '${collection.name}' already has documents without vectors: index with --embed-model into a new collection, or remove this one first ('tandem rag rm ${collection.name}').`,
+    );
+  }
+}
+
 function emptyReport(collection: string): IndexReport {
   return {
     collection,
@@ -165,9 +192,13 @@ export async function indexPaths(
   const collection = store.ensureCollection(collectionName);
   const report = emptyReport(collection.name);
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const { candidates, missing } = await collectFiles(paths);
+  if (options.embedder !== undefined) checkEmbeddingModel(store, collection, options.embedder);
+  const { candidates, missing, unreadable, roots } = await collectFiles(paths);
   for (const source of missing) {
     record(report, { source, outcome: 'skipped', reason: 'no such file or folder' }, options);
+  }
+  for (const source of unreadable) {
+    record(report, { source, outcome: 'skipped', reason: 'folder cannot be read' }, options);
   }
   for (const { source, named } of candidates) {
     if (options.signal?.aborted)
@@ -187,7 +218,11 @@ export async function indexPaths(
       }
       continue;
     }
-    const stats = await stat(source);
+    const stats = await stat(source).catch(() => undefined);
+    if (stats === undefined) {
+      record(report, { source, outcome: 'skipped', reason: 'vanished while indexing' }, options);
+      continue;
+    }
     if (stats.size > maxFileBytes) {
       record(
         report,
@@ -212,8 +247,8 @@ export async function indexPaths(
       continue;
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const existing = store.document(collection.id, source);
-    if (existing?.contentSha256 === sha256) {
+    const existingHash = store.documentHash(collection.id, source);
+    if (existingHash === sha256) {
       record(report, { source, outcome: 'unchanged' }, options);
       continue;
     }
@@ -230,19 +265,29 @@ export async function indexPaths(
       report.bytes += bytes.length;
       record(
         report,
-        { source, outcome: existing === undefined ? 'added' : 'updated', chunks },
+        { source, outcome: existingHash === undefined ? 'added' : 'updated', chunks },
         options,
       );
     } catch (error) {
       if (options.signal?.aborted)
         throw new AbortedError('Indexing stopped; files done so far are kept.');
-      if (error instanceof AbortedError) throw error;
+      if (error instanceof AbortedError || error instanceof InvalidArgumentError) throw error;
       record(report, { source, outcome: 'skipped', reason: errorLine(error) }, options);
     }
   }
-  if (options.prune === true) {
+  // Prune only under the paths given (and walked) this time, and not at all when one of them
+  // is missing: an unmounted folder must not empty the collection.
+  if (options.prune === true && missing.length === 0 && unreadable.length === 0) {
+    const underRoots = (source: string) =>
+      roots.some(
+        (root) => source === root || source.startsWith(root.endsWith(sep) ? root : root + sep),
+      );
     for (const document of store.documents(collection.id)) {
-      if (document.kind !== 'inline' && !existsSync(document.source)) {
+      if (
+        document.kind !== 'inline' &&
+        underRoots(document.source) &&
+        !existsSync(document.source)
+      ) {
         store.removeDocument(collection, document.source);
         record(report, { source: document.source, outcome: 'removed' }, options);
       }
@@ -262,7 +307,9 @@ export async function indexTexts(
   const startedAt = performance.now();
   const collection = store.ensureCollection(collectionName);
   const report = emptyReport(collection.name);
+  if (options.embedder !== undefined) checkEmbeddingModel(store, collection, options.embedder);
   for (const [index, text] of texts.entries()) {
+    if (options.signal?.aborted) throw new AbortedError('Indexing stopped.');
     const source = `doc-${index + 1}`;
     const bytes = Buffer.from(text);
     const sha256 = createHash('sha256').update(bytes).digest('hex');

@@ -132,8 +132,6 @@ const BM25_HEADING_WEIGHT = 0.5;
 /** A term in at most this share of rows (or this many) is "rare": it gives the candidates. */
 const RARE_TERM_SHARE = 0.02;
 const RARE_TERM_MINIMUM_ROWS = 200;
-/** Rare terms in at most this many rows in all: every one of those rows is scored. */
-const EXHAUSTIVE_CANDIDATE_ROWS = 400;
 
 /** FTS5's idf: log((N − n + 0.5) / (n + 0.5)), floored at 1e-6 for very common terms. */
 export function bm25Idf(rows: number, documentFrequency: number): number {
@@ -143,11 +141,19 @@ export function bm25Idf(rows: number, documentFrequency: number): number {
 
 interface CorpusStatistics {
   rows: number;
+  /** Rows whose token counts may differ from FTS5's: pruning is only exact without them. */
+  unsureRows: number;
   averageTextTerms: number;
   averageHeadingTerms: number;
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;
+/**
+ * Characters beyond Latin (U+0250 on, surrogates included) but the heading separator '›':
+ * tandem's tokenizer follows SQLite's tables, but SQLite's Unicode data is older, so counts
+ * there may differ by a token.
+ */
+const TOKENIZER_UNSURE = /[\u0250-\u2039\u203b-\uffff]/;
 const matchers = new WeakMap<ReadonlyMap<string, number>, RegExp | undefined>();
 
 /** A regex for the terms as whole ASCII tokens; undefined when a term is not plain ASCII. */
@@ -235,10 +241,17 @@ class Bm25Statistics {
     this.#statistics ??= (() => {
       const row = this.#db
         .prepare(
-          'SELECT COUNT(*) AS rows, COALESCE(AVG(text_terms), 0) AS text, COALESCE(AVG(heading_terms), 0) AS heading FROM rag_chunks',
+          `SELECT COUNT(*) AS rows, COALESCE(AVG(text_terms), 0) AS text,
+             COALESCE(AVG(heading_terms), 0) AS heading, COALESCE(SUM(exact_terms = 0), 0) AS unsure
+           FROM rag_chunks`,
         )
-        .get() as { rows: number; text: number; heading: number };
-      return { rows: row.rows, averageTextTerms: row.text, averageHeadingTerms: row.heading };
+        .get() as { rows: number; text: number; heading: number; unsure: number };
+      return {
+        rows: row.rows,
+        unsureRows: row.unsure,
+        averageTextTerms: row.text,
+        averageHeadingTerms: row.heading,
+      };
     })();
     return this.#statistics;
   }
@@ -306,7 +319,7 @@ export class RagStore {
       sqliteVec.load(this.db);
       this.#vectorsLoaded = true;
     } catch (error) {
-      this.#vectorsLoaded = `sqlite-vec cannot load on this platform (${errorLine(error)}): use --mode bm25.`;
+      this.#vectorsLoaded = `sqlite-vec cannot load on this platform (${errorLine(error)}): vectors are unavailable here; use collections without --embed-model and --mode bm25.`;
       throw new TandemError(this.#vectorsLoaded, { cause: error });
     }
   }
@@ -383,6 +396,14 @@ export class RagStore {
     return this.documents(collectionId).find((document) => document.source === source);
   }
 
+  /** The stored hash of a document, or undefined (an indexed lookup, for incremental indexing). */
+  documentHash(collectionId: number, source: string): string | undefined {
+    const row = this.db
+      .prepare('SELECT content_sha256 FROM rag_documents WHERE collection_id = ? AND source = ?')
+      .get(collectionId, source) as { content_sha256: string } | undefined;
+    return row?.content_sha256;
+  }
+
   /** Gives the collection vectors of `dimensions` made by `model` (once; then they must match). */
   setEmbedding(collection: RagCollection, model: string, dimensions: number): void {
     if (collection.embeddingModel !== undefined) {
@@ -392,6 +413,14 @@ export class RagStore {
         );
       }
       return;
+    }
+    const existing = this.db
+      .prepare('SELECT COUNT(*) AS documents FROM rag_documents WHERE collection_id = ?')
+      .get(collection.id) as { documents: number };
+    if (existing.documents > 0) {
+      throw new InvalidArgumentError(
+        `Collection '${collection.name}' already has ${existing.documents} documents without vectors: index with --embed-model into a new collection, or remove this one first ('tandem rag rm ${collection.name}').`,
+      );
     }
     this.#ensureVectors();
     this.db.transaction(() => {
@@ -421,10 +450,15 @@ export class RagStore {
     if (vectors !== undefined && vectors.length !== chunks.length) {
       throw new TandemError(`${vectors.length} vectors for ${chunks.length} chunks.`);
     }
+    if (collection.embeddingModel !== undefined && vectors === undefined && chunks.length > 0) {
+      throw new InvalidArgumentError(
+        `Collection '${collection.name}' has vectors from ${collection.embeddingModel}: index with --embed-model ${collection.embeddingModel}.`,
+      );
+    }
     if (collection.embeddingModel !== undefined) this.#ensureVectors();
     const insertChunk = this.db.prepare(
-      `INSERT INTO rag_chunks (document_id, position, heading, start_offset, end_offset, token_count, text_terms, heading_terms, text)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rag_chunks (document_id, position, heading, start_offset, end_offset, token_count, text_terms, heading_terms, exact_terms, text)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertVector =
       collection.embeddingModel === undefined
@@ -461,6 +495,7 @@ export class RagStore {
           chunk.tokenCount,
           ftsTokenCount(chunk.text),
           ftsTokenCount(heading),
+          TOKENIZER_UNSURE.test(chunk.text) || TOKENIZER_UNSURE.test(heading) ? 0 : 1,
           chunk.text,
         );
         const vector = vectors?.[index];
@@ -513,10 +548,23 @@ export class RagStore {
   searchBm25(collection: RagCollection, query: string, k: number): RetrievedChunk[] {
     const terms = queryTerms(query);
     if (terms.length === 0) return [];
-    return (
-      this.#searchBm25Pruned(collection, terms, k) ?? this.#searchBm25Full(collection, terms, k)
-    );
+    // One read transaction: statistics, candidates and bounds all see one snapshot.
+    return this.db.transaction(() => {
+      const pruned = this.#searchBm25Pruned(collection, terms, k);
+      if (pruned !== undefined) return pruned;
+      this.lastBm25Plan = 'full';
+      return this.#searchBm25Full(collection, terms, k);
+    })();
   }
+
+  /**
+   * When the query's rare terms are in at most this many rows in all, every one of those rows
+   * is scored (then a row outside them has no rare term); above it, the best 10·k by FTS5.
+   */
+  bm25ExhaustiveRows = 400;
+
+  /** How the last BM25 search was answered (for tests and diagnostics). */
+  lastBm25Plan: 'rare-rows' | 'candidates' | 'full' | 'none' = 'none';
 
   #searchBm25Full(
     collection: RagCollection,
@@ -545,6 +593,7 @@ export class RagStore {
   ): RetrievedChunk[] | undefined {
     const statistics = this.#bm25.statistics();
     if (statistics.rows === 0) return [];
+    if (statistics.unsureRows > 0) return undefined;
     const idf = new Map<string, number>();
     const present: { term: string; frequency: number }[] = [];
     for (const term of terms) {
@@ -568,7 +617,7 @@ export class RagStore {
     // When the rare terms are in few rows, score every one of them: then a row outside them
     // has none of the rare terms and scores at most what the other terms can add.
     const rareRows = byRarity.slice(0, essential).reduce((sum, entry) => sum + entry.frequency, 0);
-    if (rareRows <= EXHAUSTIVE_CANDIDATE_ROWS) {
+    if (rareRows <= this.bm25ExhaustiveRows) {
       let bound = 0;
       for (const entry of byRarity.slice(essential)) {
         bound += this.#bm25.largestContribution(entry.term);
@@ -586,6 +635,7 @@ export class RagStore {
       );
       const kth = scored[k - 1]?.score;
       if (kth !== undefined ? kth >= bound - 1e-9 * Math.max(1, bound) : bound === 0) {
+        this.lastBm25Plan = 'rare-rows';
         return scored.map(toRetrieved);
       }
     }
@@ -603,10 +653,10 @@ export class RagStore {
       // the k-th is as good an answer (FTS5 orders ties arbitrarily too).
       const ceiling = lastScore + bound;
       const kth = scored[k - 1]?.score;
-      if (kth !== undefined && kth >= ceiling - 1e-9 * Math.max(1, ceiling)) {
+      if (kth !== undefined ? kth >= ceiling - 1e-9 * Math.max(1, ceiling) : ceiling === 0) {
+        this.lastBm25Plan = 'candidates';
         return scored.map(toRetrieved);
       }
-      if (kth === undefined && ceiling === 0) return scored.map(toRetrieved);
       essential += 1;
     }
     return undefined;

@@ -108,10 +108,25 @@ describe('indexing', () => {
     expect(store.searchBm25(collection, '24', 5)[0]?.source).toBe(join(folder, 'gpu.txt'));
 
     unlinkSync(join(folder, 'leave.md'));
+    // A missing root given with --prune prunes nothing (an unmounted folder is not a deletion).
+    const careful = await indexPaths(store, 'policies', [folder, join(scratch, 'not-mounted')], {
+      prune: true,
+    });
+    expect(careful.removed).toBe(0);
     const pruned = await indexPaths(store, 'policies', [folder], { prune: true });
     expect(pruned.removed).toBe(1);
-    expect(store.searchBm25(collection, 'leave carry over', 5)).toEqual([]);
-    expect(store.collection('policies')?.documentCount).toBe(2);
+    // The FTS index follows the chunks exactly (triggers on insert and cascade delete).
+    store.db
+      .prepare("INSERT INTO rag_chunks_fts (rag_chunks_fts, rank) VALUES ('integrity-check', 1)")
+      .run();
+    const counts = store.db
+      .prepare(
+        'SELECT (SELECT COUNT(*) FROM rag_chunks) AS chunks, (SELECT COUNT(*) FROM rag_chunks_fts) AS indexed',
+      )
+      .get() as { chunks: number; indexed: number };
+    expect(counts.indexed).toBe(counts.chunks);
+    expect(store.removeCollection('policies')).toBe(true);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM rag_chunks_fts').get()).toEqual({ n: 0 });
   });
 
   it('skips unreadable, binary, oversized and unsupported files with a reason, and keeps going', async () => {
@@ -224,6 +239,21 @@ describe('retrieval', () => {
     ).rejects.toThrow(/has no vectors: index it with --embed-model/);
   });
 
+  it('keeps the vectors of a collection complete: one model, no documents without vectors', async () => {
+    const embedder = wordEmbedder();
+    await indexTexts(store, 'vectors', ['first text'], { embedder });
+    await expect(indexTexts(store, 'vectors', ['second'])).rejects.toThrow(
+      /has vectors from test-embedder: index with --embed-model test-embedder/,
+    );
+    await expect(
+      indexTexts(store, 'vectors', ['second'], { embedder: wordEmbedder('other') }),
+    ).rejects.toThrow(/has vectors from test-embedder/);
+    await indexTexts(store, 'plain', ['no vectors']);
+    await expect(indexTexts(store, 'plain', ['more'], { embedder })).rejects.toThrow(
+      /already has documents without vectors/,
+    );
+  });
+
   it('fuses ranked lists by weighted reciprocal rank', () => {
     const chunk = (chunkId: number): RetrievedChunk => ({
       chunkId,
@@ -319,6 +349,20 @@ describe('grounded answers', () => {
     expect(promptTokens).toBeLessThanOrEqual(1024 - 256);
   });
 
+  it('refuses an answer length that leaves no room for sources', async () => {
+    await indexTexts(store, 'inline', Object.values(DOCUMENTS));
+    const { engine, requests } = scriptedEngine('x', 512);
+    await expect(
+      askGrounded(store, store.collection('inline') as RagCollection, 'hotel', {
+        engine,
+        maxTokens: 500,
+      }),
+    ).rejects.toThrow(
+      /--max-tokens 500 leaves no room for sources in scripted's 512-token context/,
+    );
+    expect(requests).toHaveLength(0);
+  });
+
   it('shortens the best source when it alone does not fit', async () => {
     const chunk: RetrievedChunk = {
       chunkId: 1,
@@ -363,13 +407,23 @@ describe('BM25 with rare-term candidates', () => {
     );
     const { termsMatchExpression, queryTerms } = await import('./fts-query.js');
     let compared = 0;
-    for (const query of corpusQueries(120, { seed: 'exactness' })) {
+    const plans = new Map<string, number>();
+    // Every rare-term row scored (default), then only FTS5's best candidates (threshold 0).
+    for (const [query, exhaustiveRows] of corpusQueries(120, { seed: 'exactness' }).flatMap(
+      (text) =>
+        [
+          [text, 400],
+          [text, 0],
+        ] as const,
+    )) {
+      store.bm25ExhaustiveRows = exhaustiveRows;
       for (const k of [1, 5]) {
         const expected = full.all(termsMatchExpression(queryTerms(query)), collection.id, k) as {
           chunkId: number;
           score: number;
         }[];
         const actual = store.searchBm25(collection, query, k);
+        plans.set(store.lastBm25Plan, (plans.get(store.lastBm25Plan) ?? 0) + 1);
         expect(
           actual.map((chunk) => chunk.chunkId),
           query,
@@ -380,6 +434,17 @@ describe('BM25 with rare-term candidates', () => {
         compared += 1;
       }
     }
-    expect(compared).toBe(240);
+    expect(compared).toBe(480);
+    // Each way of answering was taken, and the pruned ones answered most queries.
+    expect(plans.get('rare-rows')).toBeGreaterThan(0);
+    expect(plans.get('candidates')).toBeGreaterThan(0);
+    expect((plans.get('rare-rows') ?? 0) + (plans.get('candidates') ?? 0)).toBeGreaterThan(240);
+  });
+
+  it('scores with FTS5 itself when some text may be tokenized differently (beyond Latin)', async () => {
+    await indexTexts(store, 'mixed', ['Café au lait 🤔 déjà vu', 'Привет мир', 'plain words here']);
+    const collection = store.collection('mixed') as RagCollection;
+    expect(store.searchBm25(collection, 'words', 3)[0]?.text).toBe('plain words here');
+    expect(store.lastBm25Plan).toBe('full');
   });
 });

@@ -18,7 +18,11 @@ export interface RetrieveOptions {
   mode?: RetrievalMode;
   /** Chunks returned (default 5). */
   k?: number;
-  /** Chunks below this score are dropped (the score of the mode: −bm25, cosine, or fused). */
+  /**
+   * Chunks below this score are dropped (the score of the mode: −bm25, cosine, or fused). No
+   * default: FTS5's idf is 0 (floored to 1e-6) for a term in half of a two-chunk collection,
+   * so any fixed BM25 cutoff would empty small collections.
+   */
   minScore?: number;
   /** hybrid: the BM25 list's weight, 0–1 (default 0.5); the vector list gets the rest. */
   bm25Weight?: number;

@@ -94,6 +94,8 @@ export const MIGRATIONS: readonly string[] = [
     -- Lengths in FTS5 tokens (what BM25 normalises by), for scoring outside FTS5.
     text_terms INTEGER NOT NULL,
     heading_terms INTEGER NOT NULL,
+    -- 0 when the text has characters whose tokens tandem cannot count exactly as FTS5 does.
+    exact_terms INTEGER NOT NULL CHECK (exact_terms IN (0, 1)),
     text TEXT NOT NULL
   ) STRICT;
 

@@ -639,8 +639,8 @@ export class RagStore {
         return scored.map(toRetrieved);
       }
     }
-    const candidateLimit = Math.max(50, 10 * k);
-    for (let attempt = 0; attempt < 3 && essential <= byRarity.length; attempt++) {
+    let candidateLimit = Math.max(50, 10 * k);
+    for (let attempt = 0; attempt < 4 && essential <= byRarity.length; attempt++) {
       const candidateTerms = byRarity.slice(0, essential).map((entry) => entry.term);
       let bound = 0;
       for (const entry of byRarity.slice(essential)) {
@@ -656,6 +656,12 @@ export class RagStore {
       if (kth !== undefined ? kth >= ceiling - 1e-9 * Math.max(1, ceiling) : ceiling === 0) {
         this.lastBm25Plan = 'candidates';
         return scored.map(toRetrieved);
+      }
+      // First go deeper into the same terms' rows (cheap: FTS5 scored them all already), which
+      // lowers the last candidate's score; then widen the terms.
+      if (found.candidates === candidateLimit && candidateLimit < 8 * Math.max(50, 10 * k)) {
+        candidateLimit *= 8;
+        continue;
       }
       essential += 1;
     }

@@ -144,9 +144,9 @@ export async function ragIndexCommand(
       if (flags.json === true) {
         writeJson(terminal, report);
       } else {
-        const megabytesPerSecond = report.bytes / 1e6 / Math.max(report.elapsedMs / 1000, 1e-9);
+        const rate = formatBytes(report.bytes / Math.max(report.elapsedMs / 1000, 1e-9));
         terminal.stdout.write(
-          `Collection '${report.collection}': ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${report.removed} removed, ${report.skipped} skipped; ${report.chunks} chunks from ${formatBytes(report.bytes)} in ${formatMs(report.elapsedMs)}${report.bytes > 0 ? ` (${megabytesPerSecond.toFixed(1)} MB/s)` : ''}.\n`,
+          `Collection '${report.collection}': ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${report.removed} removed, ${report.skipped} skipped; ${report.chunks} chunks from ${formatBytes(report.bytes)} in ${formatMs(report.elapsedMs)}${report.bytes > 0 ? ` (${rate}/s)` : ''}.\n`,
         );
       }
       // A path that does not exist is a mistake worth an exit code, even if others indexed.
@@ -183,16 +183,19 @@ export async function ragSearchCommand(
   terminal: Terminal,
 ): Promise<number> {
   const name = flags.collection ?? DEFAULT_COLLECTION;
+  const interrupt = interruptSignal(terminal);
   return withStore(flags, terminal, async (store) => {
     const collection = existingCollection(store, name, databasePath(flags, terminal));
-    const embedding = await embedderFor(embedModelFor(flags, collection), terminal, undefined);
+    const embedding = await embedderFor(
+      embedModelFor(flags, collection),
+      terminal,
+      interrupt.signal,
+    );
     try {
-      const result = await retrieve(
-        store,
-        collection,
-        query,
-        retrievalOptions(flags, embedding?.embedder),
-      );
+      const result = await retrieve(store, collection, query, {
+        ...retrievalOptions(flags, embedding?.embedder),
+        signal: interrupt.signal,
+      });
       if (flags.json === true) {
         writeJson(terminal, { query, collection: collection.name, ...result });
         return 0;
@@ -224,7 +227,7 @@ export async function ragSearchCommand(
     } finally {
       await embedding?.engine.dispose();
     }
-  });
+  }).finally(() => interrupt.dispose());
 }
 
 function renderAnswerFooter(answer: GroundedAnswer, terminal: Terminal): void {

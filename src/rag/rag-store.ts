@@ -130,7 +130,7 @@ const BM25_B = 0.75;
 const BM25_TEXT_WEIGHT = 1.0;
 const BM25_HEADING_WEIGHT = 0.5;
 /** A term in at most this share of rows (or this many) is "rare": it gives the candidates. */
-const RARE_TERM_SHARE = 0.02;
+const RARE_TERM_SHARE = 0.05;
 const RARE_TERM_MINIMUM_ROWS = 200;
 
 /** FTS5's idf: log((N − n + 0.5) / (n + 0.5)), floored at 1e-6 for very common terms. */
@@ -561,7 +561,7 @@ export class RagStore {
    * When the query's rare terms are in at most this many rows in all, every one of those rows
    * is scored (then a row outside them has no rare term); above it, the best 10·k by FTS5.
    */
-  bm25ExhaustiveRows = 400;
+  bm25ExhaustiveRows = 200;
 
   /** How the last BM25 search was answered (for tests and diagnostics). */
   lastBm25Plan: 'rare-rows' | 'candidates' | 'full' | 'none' = 'none';

@@ -214,6 +214,19 @@ describe('tandem rag', { timeout: 120_000 }, () => {
     expect(noCollection.stderr).toMatch(
       /No collection 'nope' in .*rag\.db.*tandem rag index PATHS --collection nope/,
     );
+    const inlineVectors = await tandem([
+      'rag',
+      'ask',
+      'x',
+      '--model',
+      'demo-slm',
+      '--doc',
+      'y',
+      '--mode',
+      'hybrid',
+    ]);
+    expect(inlineVectors.code).toBe(2);
+    expect(inlineVectors.stderr).toMatch(/--mode hybrid with --doc needs --embed-model MODEL/);
     const noModel = await tandem(['rag', 'ask', 'x', '--doc', 'y']);
     expect(noModel.stderr).toMatch(/rag ask needs --model MODEL/);
     const both = await tandem([

@@ -275,6 +275,15 @@ export async function ragAskCommand(
   if (flags.model === undefined) {
     throw new InvalidArgumentError('rag ask needs --model MODEL (for example --model demo-slm).');
   }
+  if (
+    flags.doc !== undefined &&
+    (flags.mode ?? 'bm25') !== 'bm25' &&
+    flags.embedModel === undefined
+  ) {
+    throw new InvalidArgumentError(
+      `--mode ${flags.mode} with --doc needs --embed-model MODEL to embed the inline documents (or use --mode bm25).`,
+    );
+  }
   if (flags.doc !== undefined && flags.collection !== undefined) {
     throw new InvalidArgumentError(
       'Give either --doc TEXT (inline documents) or --collection NAME, not both.',

@@ -58,6 +58,20 @@ function isDemoModelName(name: string): name is DemoModelName {
   return (DEMO_MODEL_NAMES as readonly string[]).includes(name);
 }
 
+/** Where and how a demo model is written on first use (GGUF or ONNX alike). */
+function demoWriteOptions(name: DemoModelName, home: string, options: CreateEngineOptions) {
+  return {
+    modelsDirectory: modelsDirectory(home),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onDemoModelProgress === undefined
+      ? {}
+      : {
+          onProgress: (written: number, total: number) =>
+            options.onDemoModelProgress?.(name, written, total),
+        }),
+  };
+}
+
 /** Every name `tandem` accepts without an engine prefix, for "did you mean". */
 export function knownModelNames(): string[] {
   return [...DEMO_MODEL_NAMES, ...catalogNames()];
@@ -138,16 +152,7 @@ async function createLlamaEngine(
     return new LlamaEngine({ ...common, model, modelPath });
   }
   if (isDemoModelName(name)) {
-    const { path } = await ensureDemoModel(name, {
-      modelsDirectory: modelsDirectory(home),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.onDemoModelProgress === undefined
-        ? {}
-        : {
-            onProgress: (written: number, total: number) =>
-              options.onDemoModelProgress?.(name, written, total),
-          }),
-    });
+    const { path } = await ensureDemoModel(name, demoWriteOptions(name, home, options));
     return new LlamaEngine({ ...common, model: name, modelPath: path, isDemo: true });
   }
   const catalogModel = findCatalogModel(name);
@@ -202,16 +207,7 @@ async function createOnnxEngine(
   };
   const name = reference.name;
   if (isDemoModelName(name)) {
-    const { path } = await ensureDemoOnnxModel(name, {
-      modelsDirectory: modelsDirectory(home),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.onDemoModelProgress === undefined
-        ? {}
-        : {
-            onProgress: (written: number, total: number) =>
-              options.onDemoModelProgress?.(name, written, total),
-          }),
-    });
+    const { path } = await ensureDemoOnnxModel(name, demoWriteOptions(name, home, options));
     return new OnnxEngine({
       ...common,
       model: name,

@@ -16,6 +16,11 @@ import { measureGeneration } from '../../measure/generation-timing.js';
 import { demoModelDefinition } from '../../models/demo/definitions.js';
 import { ensureDemoOnnxModel } from '../../models/demo/demo-onnx.js';
 import {
+  decoderFeeds,
+  emptyKvCache,
+  presentAsPast,
+} from '../../models/demo/test-support/demo-onnx-session.js';
+import {
   demoModelPathForTests,
   TEST_HOME,
   TEST_MODELS_DIRECTORY,
@@ -41,38 +46,15 @@ interface OnnxStep {
 /** Greedy decoding with onnxruntime directly on model.onnx, keeping every step's logits. */
 async function onnxGreedy(folder: string, name: 'demo-slm' | 'demo-llm', prompt: number[]) {
   const definition = demoModelDefinition(name);
-  const headDimension = definition.embeddingLength / definition.headCount;
   const session = await onnxruntime.InferenceSession.create(join(folder, 'onnx', 'model.onnx'), {
     intraOpNumThreads: 1,
   });
-  let cache: Record<string, onnxruntime.Tensor> = {};
-  for (let layer = 0; layer < definition.blockCount; layer++) {
-    for (const kind of ['key', 'value']) {
-      cache[`past_key_values.${layer}.${kind}`] = new onnxruntime.Tensor(
-        'float32',
-        new Float32Array(0),
-        [1, definition.headCount, 0, headDimension],
-      );
-    }
-  }
+  let cache = emptyKvCache(definition);
   const steps: OnnxStep[] = [];
   let ids = prompt;
   let past = 0;
   for (let step = 0; step < STEPS; step++) {
-    const outputs = await session.run({
-      input_ids: new onnxruntime.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      attention_mask: new onnxruntime.Tensor(
-        'int64',
-        new BigInt64Array(past + ids.length).fill(1n),
-        [1, past + ids.length],
-      ),
-      position_ids: new onnxruntime.Tensor(
-        'int64',
-        BigInt64Array.from(ids, (_, index) => BigInt(past + index)),
-        [1, ids.length],
-      ),
-      ...cache,
-    });
+    const outputs = await session.run(decoderFeeds(ids, past, cache));
     const all = (outputs.logits as onnxruntime.Tensor).data as Float32Array;
     const vocabulary = definition.vocabularySize;
     const logits = all.slice((ids.length - 1) * vocabulary, ids.length * vocabulary);
@@ -81,14 +63,7 @@ async function onnxGreedy(folder: string, name: 'demo-slm' | 'demo-llm', prompt:
       if ((logits[token] as number) > (logits[best] as number)) best = token;
     }
     steps.push({ token: best, logits });
-    cache = {};
-    for (let layer = 0; layer < definition.blockCount; layer++) {
-      for (const kind of ['key', 'value']) {
-        cache[`past_key_values.${layer}.${kind}`] = outputs[
-          `present.${layer}.${kind}`
-        ] as onnxruntime.Tensor;
-      }
-    }
+    cache = presentAsPast(outputs, definition);
     past += ids.length;
     ids = [best];
   }

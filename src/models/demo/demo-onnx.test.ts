@@ -19,6 +19,7 @@ import {
 import { demoModelDefinition } from './definitions.js';
 import { ensureDemoOnnxModel, writeDemoOnnxFolder } from './demo-onnx.js';
 import { buildDemoOnnxModel, ropeInverseFrequencies } from './demo-onnx-graph.js';
+import { decoderFeeds, emptyKvCache, presentAsPast } from './test-support/demo-onnx-session.js';
 import { demoTensorValues } from './weights.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'tandem-demo-onnx-'));
@@ -147,34 +148,9 @@ describe('the demo-slm ONNX folder', () => {
       intraOpNumThreads: 1,
     });
     const headDimension = definition.embeddingLength / definition.headCount;
-    const emptyCache = () =>
-      new onnxruntime.Tensor('float32', new Float32Array(0), [
-        1,
-        definition.headCount,
-        0,
-        headDimension,
-      ]);
     const prompt = [3, 300, 400, 500, 600, 4];
-    const feeds = (ids: number[], past: number, cache: Record<string, onnxruntime.Tensor>) => ({
-      input_ids: new onnxruntime.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      attention_mask: new onnxruntime.Tensor(
-        'int64',
-        new BigInt64Array(past + ids.length).fill(1n),
-        [1, past + ids.length],
-      ),
-      position_ids: new onnxruntime.Tensor(
-        'int64',
-        BigInt64Array.from(ids, (_, index) => BigInt(past + index)),
-        [1, ids.length],
-      ),
-      ...cache,
-    });
-    const initialCache: Record<string, onnxruntime.Tensor> = {};
-    for (let layer = 0; layer < definition.blockCount; layer++) {
-      initialCache[`past_key_values.${layer}.key`] = emptyCache();
-      initialCache[`past_key_values.${layer}.value`] = emptyCache();
-    }
-    const whole = await session.run(feeds(prompt, 0, initialCache));
+    const initialCache = emptyKvCache(definition);
+    const whole = await session.run(decoderFeeds(prompt, 0, initialCache));
     const vocabulary = definition.vocabularySize;
     const wholeLogits = (whole.logits as onnxruntime.Tensor).data as Float32Array;
     expect((whole['present.1.key'] as onnxruntime.Tensor).dims).toEqual([
@@ -186,7 +162,7 @@ describe('the demo-slm ONNX folder', () => {
 
     let cache = initialCache;
     for (const [index, id] of prompt.entries()) {
-      const step = await session.run(feeds([id], index, cache));
+      const step = await session.run(decoderFeeds([id], index, cache));
       const logits = (step.logits as onnxruntime.Tensor).data as Float32Array;
       const expected = wholeLogits.subarray(index * vocabulary, (index + 1) * vocabulary);
       let largest = 0;
@@ -198,13 +174,7 @@ describe('the demo-slm ONNX folder', () => {
       }
       // Causal masking: position i sees tokens 0..i whether they come at once or one by one.
       expect(largest).toBeLessThan(1e-3);
-      cache = {};
-      for (let layer = 0; layer < definition.blockCount; layer++) {
-        cache[`past_key_values.${layer}.key`] = step[`present.${layer}.key`] as onnxruntime.Tensor;
-        cache[`past_key_values.${layer}.value`] = step[
-          `present.${layer}.value`
-        ] as onnxruntime.Tensor;
-      }
+      cache = presentAsPast(step, definition);
     }
     await session.release();
   });

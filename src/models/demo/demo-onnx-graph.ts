@@ -323,19 +323,13 @@ export function buildDemoOnnxModel(modelName: DemoModelName, producerVersion: st
         `layers.${layer}.${onnxSuffix}`,
         'matmul',
       );
+    /** input × the layer's matrix (a linear projection). */
+    const project = (input: string, ggufSuffix: string, onnxSuffix: string) =>
+      builder.node('MatMul', [input, weight(ggufSuffix, onnxSuffix)]);
     const normed = rmsNorm(residual, weight('attn_norm.weight', 'input_layernorm.weight'));
-    const query = builder.node('MatMul', [
-      normed,
-      weight('attn_q.weight', 'self_attn.q_proj.weight'),
-    ]);
-    const key = builder.node('MatMul', [
-      normed,
-      weight('attn_k.weight', 'self_attn.k_proj.weight'),
-    ]);
-    const value = builder.node('MatMul', [
-      normed,
-      weight('attn_v.weight', 'self_attn.v_proj.weight'),
-    ]);
+    const query = project(normed, 'attn_q.weight', 'self_attn.q_proj.weight');
+    const key = project(normed, 'attn_k.weight', 'self_attn.k_proj.weight');
+    const value = project(normed, 'attn_v.weight', 'self_attn.v_proj.weight');
 
     const pastKey = `past_key_values.${layer}.key`;
     const pastValue = `past_key_values.${layer}.value`;
@@ -384,28 +378,22 @@ export function buildDemoOnnxModel(modelName: DemoModelName, producerVersion: st
     ]);
     residual = builder.node('Add', [
       residual,
-      builder.node('MatMul', [attended, weight('attn_output.weight', 'self_attn.o_proj.weight')]),
+      project(attended, 'attn_output.weight', 'self_attn.o_proj.weight'),
     ]);
 
     const feedForwardInput = rmsNorm(
       residual,
       weight('ffn_norm.weight', 'post_attention_layernorm.weight'),
     );
-    const gate = builder.node('MatMul', [
-      feedForwardInput,
-      weight('ffn_gate.weight', 'mlp.gate_proj.weight'),
-    ]);
-    const up = builder.node('MatMul', [
-      feedForwardInput,
-      weight('ffn_up.weight', 'mlp.up_proj.weight'),
-    ]);
+    const gate = project(feedForwardInput, 'ffn_gate.weight', 'mlp.gate_proj.weight');
+    const up = project(feedForwardInput, 'ffn_up.weight', 'mlp.up_proj.weight');
     const activated = builder.node('Mul', [
       builder.node('Mul', [gate, builder.node('Sigmoid', [gate])]),
       up,
     ]);
     residual = builder.node('Add', [
       residual,
-      builder.node('MatMul', [activated, weight('ffn_down.weight', 'mlp.down_proj.weight')]),
+      project(activated, 'ffn_down.weight', 'mlp.down_proj.weight'),
     ]);
   }
   const finalNorm = rmsNorm(

@@ -392,10 +392,6 @@ export class RagStore {
     }));
   }
 
-  document(collectionId: number, source: string): StoredDocument | undefined {
-    return this.documents(collectionId).find((document) => document.source === source);
-  }
-
   /** The stored hash of a document, or undefined (an indexed lookup, for incremental indexing). */
   documentHash(collectionId: number, source: string): string | undefined {
     const row = this.db
@@ -609,6 +605,11 @@ export class RagStore {
     const byRarity = [...present].sort((left, right) => left.frequency - right.frequency);
     const rareLimit = Math.max(RARE_TERM_MINIMUM_ROWS, statistics.rows * RARE_TERM_SHARE);
     let essential = Math.max(1, byRarity.filter((entry) => entry.frequency <= rareLimit).length);
+    // The most the terms past the first `count` (by rarity) can add to any row.
+    const largestBeyond = (count: number) =>
+      byRarity
+        .slice(count)
+        .reduce((sum, entry) => sum + this.#bm25.largestContribution(entry.term), 0);
     const scoreRows = (rows: (ChunkRow & { text_terms: number; heading_terms: number })[]) =>
       rows
         .map((row) => ({ ...row, score: bm25Score(row, idf, statistics) }))
@@ -618,10 +619,7 @@ export class RagStore {
     // has none of the rare terms and scores at most what the other terms can add.
     const rareRows = byRarity.slice(0, essential).reduce((sum, entry) => sum + entry.frequency, 0);
     if (rareRows <= this.bm25ExhaustiveRows) {
-      let bound = 0;
-      for (const entry of byRarity.slice(essential)) {
-        bound += this.#bm25.largestContribution(entry.term);
-      }
+      const bound = largestBeyond(essential);
       const ids = this.db
         .prepare('SELECT rowid AS id FROM rag_chunks_fts WHERE rag_chunks_fts MATCH ?')
         .all(termsMatchExpression(byRarity.slice(0, essential).map((entry) => entry.term))) as {
@@ -642,10 +640,7 @@ export class RagStore {
     let candidateLimit = Math.max(50, 10 * k);
     for (let attempt = 0; attempt < 4 && essential <= byRarity.length; attempt++) {
       const candidateTerms = byRarity.slice(0, essential).map((entry) => entry.term);
-      let bound = 0;
-      for (const entry of byRarity.slice(essential)) {
-        bound += this.#bm25.largestContribution(entry.term);
-      }
+      const bound = largestBeyond(essential);
       const found = this.#bm25Candidates(collection, candidateTerms, candidateLimit);
       const lastScore = found.candidates === candidateLimit ? found.lastCandidateScore : 0;
       const scored = scoreRows(found.rows);

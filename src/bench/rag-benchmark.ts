@@ -2,8 +2,8 @@
  * npm run bench:rag — tandem's RAG index at scale on a synthetic corpus (see rag-corpus.ts):
  *
  * 1. ingest: documents generated one at a time, chunked (chunkDocument, 200-token target)
- *    and written with RagStore.replaceDocument (one transaction per document, as indexPaths
- *    does) into a fresh SQLite file in a temp folder, until BENCH_CHUNKS chunks are stored;
+ *    and written through a DocumentBatch (one transaction per batch of up to 4000 chunks, as
+ *    indexPaths does) into a fresh SQLite file in a temp folder, until BENCH_CHUNKS chunks are stored;
  *    MB/s, chunks/s, and RSS sampled after every document (peak during vs after ingest);
  * 2. BM25 top-5 latency of RagStore.searchBm25 over a fixed query set, after a warm-up pass;
  * 3. the same chunks in minisearch (in memory, built from a second pass over the same
@@ -26,6 +26,7 @@ import { describeMachine } from '../measure/machine.js';
 import { PeakRssSampler } from '../measure/memory.js';
 import { pairedLogRatio, type SampleSummary, summarize } from '../measure/statistics.js';
 import { chunkDocument } from '../rag/chunk.js';
+import { DEFAULT_BATCH_CHUNKS, DocumentBatch } from '../rag/document-batch.js';
 import { ftsMatchExpression } from '../rag/fts-query.js';
 import { RagStore } from '../rag/rag-store.js';
 import { formatBytes } from '../units.js';
@@ -78,19 +79,22 @@ function ingest(store: RagStore, seed: string, targetChunks: number): IngestResu
   let chunks = 0;
   let bytes = 0;
   const startedAt = performance.now();
+  const batch = new DocumentBatch<undefined>(store, collection, () => {});
   for (const document of corpusDocuments({ seed })) {
     const pieces = chunkDocument(document.text);
     const content = Buffer.from(document.text);
-    store.replaceDocument(
-      collection,
+    batch.add(
       {
-        source: document.source,
-        kind: 'markdown',
-        title: document.title,
-        contentSha256: createHash('sha256').update(content).digest('hex'),
-        sizeBytes: content.length,
+        document: {
+          source: document.source,
+          kind: 'markdown',
+          title: document.title,
+          contentSha256: createHash('sha256').update(content).digest('hex'),
+          sizeBytes: content.length,
+        },
+        chunks: pieces,
       },
-      pieces,
+      undefined,
     );
     documents += 1;
     chunks += pieces.length;
@@ -102,6 +106,7 @@ function ingest(store: RagStore, seed: string, targetChunks: number): IngestResu
     }
     if (chunks >= targetChunks) break;
   }
+  batch.commit();
   const elapsedMs = performance.now() - startedAt;
   const { peakBytes } = sampler.stop();
   checkpoints.push(process.memoryUsage.rss());
@@ -167,7 +172,7 @@ async function main(): Promise<void> {
     const seconds = ingested.elapsedMs / 1000;
     const databaseBytes = fileSize(databasePath) + fileSize(`${databasePath}-wal`);
     console.log(
-      `\n1. ingest (chunkDocument + RagStore.replaceDocument, one transaction per document)`,
+      `\n1. ingest (chunkDocument + DocumentBatch: RagStore.replaceDocuments, one transaction per ${DEFAULT_BATCH_CHUNKS} chunks)`,
     );
     console.log(
       `  ${ingested.documents} documents, ${megabytes(ingested.bytes)} MB of Markdown → ${ingested.chunks} chunks (${(ingested.chunks / ingested.documents).toFixed(1)} per document) in ${seconds.toFixed(1)} s`,

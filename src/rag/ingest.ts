@@ -1,9 +1,12 @@
 /**
  * Indexing: files and folders (or inline texts) into a collection. Each file is read,
- * hashed, extracted, chunked and (with an embedder) embedded on its own, so memory holds one
- * file at a time. Unchanged files (same SHA-256) are skipped; changed ones are replaced in
- * one transaction; with `prune`, documents whose files are gone are removed. Unreadable,
- * binary, oversized or unsupported files are skipped with a one-line reason, never fatal.
+ * hashed, extracted, chunked and (with an embedder) embedded on its own; the results are
+ * written in batches (DocumentBatch: up to 4000 chunks or 16 Mi characters, one transaction
+ * each), so memory holds one file and one batch. Unchanged files (same SHA-256) are skipped;
+ * changed ones are replaced, the old version kept until their batch commits; with `prune`,
+ * documents whose files are gone are removed. Unreadable, binary, oversized or unsupported
+ * files are skipped with a one-line reason, never fatal; a stopped or failed run commits
+ * the files it finished.
  */
 
 import { createHash } from 'node:crypto';
@@ -13,9 +16,10 @@ import { join, resolve, sep } from 'node:path';
 import { AbortedError, errorLine, InvalidArgumentError } from '../errors.js';
 import { formatBytes } from '../units.js';
 import { type ChunkOptions, chunkDocument } from './chunk.js';
+import { DocumentBatch } from './document-batch.js';
 import type { Embedder } from './embedder.js';
-import { type DocumentKind, documentKindOf, extractText } from './extract.js';
-import type { RagCollection, RagStore } from './rag-store.js';
+import { documentKindOf, extractText } from './extract.js';
+import type { DocumentInput, DocumentWrite, RagCollection, RagStore } from './rag-store.js';
 
 export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
 
@@ -106,20 +110,14 @@ async function collectFiles(paths: readonly string[]): Promise<{
   return { candidates, missing, unreadable, roots };
 }
 
-/** One document's text into the collection (shared by files and inline texts). */
-async function storeText(
+/** One document's text as a write: chunked and, with an embedder, embedded. */
+async function prepareText(
   store: RagStore,
   collection: RagCollection,
-  document: {
-    source: string;
-    kind: DocumentKind | 'inline';
-    title: string | undefined;
-    sha256: string;
-    sizeBytes: number;
-  },
+  document: DocumentInput,
   text: string,
   options: IndexOptions,
-): Promise<number> {
+): Promise<DocumentWrite> {
   const chunks = chunkDocument(text, options.chunk);
   const vectors =
     options.embedder === undefined || chunks.length === 0
@@ -131,19 +129,42 @@ async function storeText(
   if (options.embedder !== undefined && vectors !== undefined && vectors[0] !== undefined) {
     store.setEmbedding(collection, options.embedder.model, vectors[0].length);
   }
-  store.replaceDocument(
-    collection,
-    {
-      source: document.source,
-      kind: document.kind,
-      title: document.title,
-      contentSha256: document.sha256,
-      sizeBytes: document.sizeBytes,
-    },
-    chunks,
-    vectors,
-  );
-  return chunks.length;
+  return { document, chunks, vectors };
+}
+
+/** What is reported about a file once its write (if any) is committed. */
+interface FileNote {
+  file: IndexedFile;
+  /** Bytes of the file, when it was written. */
+  bytes?: number;
+}
+
+/**
+ * Writes in batches (see DocumentBatch); each file is recorded in the report (and passed to
+ * onFile) once it is committed. `run` is the indexing loop: whatever it throws, the files
+ * it finished are committed first, so they are kept.
+ */
+async function inBatches(
+  store: RagStore,
+  collection: RagCollection,
+  report: IndexReport,
+  options: IndexOptions,
+  run: (batch: DocumentBatch<FileNote>) => Promise<void>,
+): Promise<void> {
+  const batch = new DocumentBatch<FileNote>(store, collection, ({ file, bytes }) => {
+    if (bytes !== undefined) {
+      report.chunks += file.chunks ?? 0;
+      report.bytes += bytes;
+    }
+    record(report, file, options);
+  });
+  try {
+    await run(batch);
+  } catch (error) {
+    batch.commit();
+    throw error;
+  }
+  batch.commit();
 }
 
 /** A collection's vectors come from one model; a mismatch is refused before any work. */
@@ -194,87 +215,74 @@ export async function indexPaths(
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   if (options.embedder !== undefined) checkEmbeddingModel(store, collection, options.embedder);
   const { candidates, missing, unreadable, roots } = await collectFiles(paths);
-  for (const source of missing) {
-    record(report, { source, outcome: 'skipped', reason: 'no such file or folder' }, options);
-  }
-  for (const source of unreadable) {
-    record(report, { source, outcome: 'skipped', reason: 'folder cannot be read' }, options);
-  }
-  for (const { source, named } of candidates) {
-    if (options.signal?.aborted)
-      throw new AbortedError('Indexing stopped; files done so far are kept.');
-    const kind = documentKindOf(source);
-    if (kind === undefined) {
-      if (named) {
-        record(
-          report,
+  await inBatches(store, collection, report, options, async (batch) => {
+    const skip = (source: string, reason: string) =>
+      batch.note({ file: { source, outcome: 'skipped', reason } });
+    for (const source of missing) skip(source, 'no such file or folder');
+    for (const source of unreadable) skip(source, 'folder cannot be read');
+    for (const { source, named } of candidates) {
+      if (options.signal?.aborted) {
+        throw new AbortedError('Indexing stopped; files done so far are kept.');
+      }
+      const kind = documentKindOf(source);
+      if (kind === undefined) {
+        if (named) skip(source, 'unsupported type (use .txt, .md, .html, .pdf or .docx)');
+        continue;
+      }
+      const stats = await stat(source).catch(() => undefined);
+      if (stats === undefined) {
+        skip(source, 'vanished while indexing');
+        continue;
+      }
+      if (stats.size > maxFileBytes) {
+        skip(
+          source,
+          `${formatBytes(stats.size)} is over the ${formatBytes(maxFileBytes)} limit (raise it with --max-file-mb)`,
+        );
+        continue;
+      }
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(source);
+      } catch (error) {
+        skip(source, `unreadable (${errorLine(error)})`);
+        continue;
+      }
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const existingHash = store.documentHash(collection.id, source);
+      if (existingHash === sha256) {
+        batch.note({ file: { source, outcome: 'unchanged' } });
+        continue;
+      }
+      try {
+        const extracted = await extractText(source, bytes, kind);
+        const write = await prepareText(
+          store,
+          collection,
           {
             source,
-            outcome: 'skipped',
-            reason: 'unsupported type (use .txt, .md, .html, .pdf or .docx)',
+            kind,
+            title: extracted.title,
+            contentSha256: sha256,
+            sizeBytes: bytes.length,
           },
+          extracted.text,
           options,
         );
+        const outcome = existingHash === undefined ? 'added' : 'updated';
+        batch.add(write, {
+          file: { source, outcome, chunks: write.chunks.length },
+          bytes: bytes.length,
+        });
+      } catch (error) {
+        if (options.signal?.aborted) {
+          throw new AbortedError('Indexing stopped; files done so far are kept.');
+        }
+        if (error instanceof AbortedError || error instanceof InvalidArgumentError) throw error;
+        skip(source, errorLine(error));
       }
-      continue;
     }
-    const stats = await stat(source).catch(() => undefined);
-    if (stats === undefined) {
-      record(report, { source, outcome: 'skipped', reason: 'vanished while indexing' }, options);
-      continue;
-    }
-    if (stats.size > maxFileBytes) {
-      record(
-        report,
-        {
-          source,
-          outcome: 'skipped',
-          reason: `${formatBytes(stats.size)} is over the ${formatBytes(maxFileBytes)} limit (raise it with --max-file-mb)`,
-        },
-        options,
-      );
-      continue;
-    }
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(source);
-    } catch (error) {
-      record(
-        report,
-        { source, outcome: 'skipped', reason: `unreadable (${errorLine(error)})` },
-        options,
-      );
-      continue;
-    }
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const existingHash = store.documentHash(collection.id, source);
-    if (existingHash === sha256) {
-      record(report, { source, outcome: 'unchanged' }, options);
-      continue;
-    }
-    try {
-      const extracted = await extractText(source, bytes, kind);
-      const chunks = await storeText(
-        store,
-        collection,
-        { source, kind, title: extracted.title, sha256, sizeBytes: bytes.length },
-        extracted.text,
-        options,
-      );
-      report.chunks += chunks;
-      report.bytes += bytes.length;
-      record(
-        report,
-        { source, outcome: existingHash === undefined ? 'added' : 'updated', chunks },
-        options,
-      );
-    } catch (error) {
-      if (options.signal?.aborted)
-        throw new AbortedError('Indexing stopped; files done so far are kept.');
-      if (error instanceof AbortedError || error instanceof InvalidArgumentError) throw error;
-      record(report, { source, outcome: 'skipped', reason: errorLine(error) }, options);
-    }
-  }
+  });
   // Prune only under the paths given (and walked) this time, and not at all when one of them
   // is missing: an unmounted folder must not empty the collection.
   if (options.prune === true && missing.length === 0 && unreadable.length === 0) {
@@ -308,22 +316,25 @@ export async function indexTexts(
   const collection = store.ensureCollection(collectionName);
   const report = emptyReport(collection.name);
   if (options.embedder !== undefined) checkEmbeddingModel(store, collection, options.embedder);
-  for (const [index, text] of texts.entries()) {
-    if (options.signal?.aborted) throw new AbortedError('Indexing stopped.');
-    const source = `doc-${index + 1}`;
-    const bytes = Buffer.from(text);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const chunks = await storeText(
-      store,
-      collection,
-      { source, kind: 'inline', title: undefined, sha256, sizeBytes: bytes.length },
-      text,
-      options,
-    );
-    report.chunks += chunks;
-    report.bytes += bytes.length;
-    record(report, { source, outcome: 'added', chunks }, options);
-  }
+  await inBatches(store, collection, report, options, async (batch) => {
+    for (const [index, text] of texts.entries()) {
+      if (options.signal?.aborted) throw new AbortedError('Indexing stopped.');
+      const source = `doc-${index + 1}`;
+      const bytes = Buffer.from(text);
+      const contentSha256 = createHash('sha256').update(bytes).digest('hex');
+      const write = await prepareText(
+        store,
+        collection,
+        { source, kind: 'inline', title: undefined, contentSha256, sizeBytes: bytes.length },
+        text,
+        options,
+      );
+      batch.add(write, {
+        file: { source, outcome: 'added', chunks: write.chunks.length },
+        bytes: bytes.length,
+      });
+    }
+  });
   report.elapsedMs = performance.now() - startedAt;
   return report;
 }

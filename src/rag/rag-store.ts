@@ -3,14 +3,30 @@
  * given with --db), or an in-memory database for documents given inline. Documents and their
  * chunks are plain tables; `rag_chunks_fts` is an FTS5 index over the chunks (BM25), kept in
  * step by triggers; vectors (sqlite-vec) are one `vec0` table per collection, created when
- * the collection first gets embeddings. Every user value reaches SQL as a bound parameter.
+ * the collection first gets embeddings; `rag_postings` holds tandem's own BM25 postings
+ * (postings.ts), written with the chunks. Every user value reaches SQL as a bound parameter.
  */
 
 import * as sqliteVec from 'sqlite-vec';
 import { errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { type Database, openDatabase } from '../store/database.js';
+import {
+  BM25_HEADING_WEIGHT,
+  BM25_TEXT_WEIGHT,
+  bm25Contribution,
+  bm25Idf,
+  bm25Normaliser,
+} from './bm25.js';
 import type { Chunk } from './chunk.js';
-import { ftsTokenCount, ftsTokens, queryTerms, termsMatchExpression } from './fts-query.js';
+import { ftsTokens, queryTerms, termsMatchExpression } from './fts-query.js';
+import {
+  chunkTerms,
+  type PostingsChunk,
+  PostingsIndex,
+  type PostingsSearchStatistics,
+  TermPostings,
+  type WeightedTerm,
+} from './postings.js';
 
 /** Separates heading titles in the stored heading path. */
 export const HEADING_SEPARATOR = ' › ';
@@ -43,6 +59,13 @@ export interface DocumentInput {
   title: string | undefined;
   contentSha256: string;
   sizeBytes: number;
+}
+
+/** One document to write: its chunks and, for a collection with embeddings, their vectors. */
+export interface DocumentWrite {
+  document: DocumentInput;
+  chunks: readonly Chunk[];
+  vectors?: readonly Float32Array[] | undefined;
 }
 
 /** A chunk found by a search, with where it comes from. */
@@ -124,21 +147,6 @@ function vectorTable(collectionId: number): string {
   return `rag_vectors_${collectionId}`;
 }
 
-/** FTS5's bm25() constants (fts5_aux.c) and tandem's column weights (text, heading). */
-const BM25_K1 = 1.2;
-const BM25_B = 0.75;
-const BM25_TEXT_WEIGHT = 1.0;
-const BM25_HEADING_WEIGHT = 0.5;
-/** A term in at most this share of rows (or this many) is "rare": it gives the candidates. */
-const RARE_TERM_SHARE = 0.05;
-const RARE_TERM_MINIMUM_ROWS = 200;
-
-/** FTS5's idf: log((N − n + 0.5) / (n + 0.5)), floored at 1e-6 for very common terms. */
-export function bm25Idf(rows: number, documentFrequency: number): number {
-  const idf = Math.log((rows - documentFrequency + 0.5) / (documentFrequency + 0.5));
-  return idf <= 0 ? 1e-6 : idf;
-}
-
 interface CorpusStatistics {
   rows: number;
   /** Rows whose token counts may differ from FTS5's: pruning is only exact without them. */
@@ -194,18 +202,19 @@ function bm25Score(
   };
   count(row.text, BM25_TEXT_WEIGHT);
   count(row.heading, BM25_HEADING_WEIGHT);
-  const length = row.text_terms + row.heading_terms;
-  const average = statistics.averageTextTerms + statistics.averageHeadingTerms || 1;
-  const normaliser = BM25_K1 * (1 - BM25_B + (BM25_B * length) / average);
+  const normaliser = bm25Normaliser(row.text_terms + row.heading_terms, averageLength(statistics));
   // Summed in query order, as FTS5 sums its phrases, so equal rows tie exactly.
   let score = 0;
   for (const [term, weight] of idf) {
     const frequency = frequencies.get(term);
-    if (frequency !== undefined) {
-      score += weight * ((frequency * (BM25_K1 + 1)) / (frequency + normaliser));
-    }
+    if (frequency !== undefined) score += bm25Contribution(weight, frequency, normaliser);
   }
   return score;
+}
+
+/** FTS5's avgdl: tokens per row over all columns (1 for an empty index, as FTS5 avoids 0). */
+function averageLength(statistics: CorpusStatistics): number {
+  return statistics.averageTextTerms + statistics.averageHeadingTerms || 1;
 }
 
 /**
@@ -217,7 +226,6 @@ class Bm25Statistics {
   #version: number | undefined;
   #statistics: CorpusStatistics | undefined;
   readonly #frequencies = new Map<string, number>();
-  readonly #largest = new Map<string, number>();
 
   constructor(db: Database) {
     this.#db = db;
@@ -233,7 +241,6 @@ class Bm25Statistics {
     this.#version = version;
     this.#statistics = undefined;
     this.#frequencies.clear();
-    this.#largest.clear();
   }
 
   statistics(): CorpusStatistics {
@@ -256,28 +263,6 @@ class Bm25Statistics {
     return this.#statistics;
   }
 
-  /**
-   * The most one term adds to any row's score: its one-phrase bm25() maximum (idf and the
-   * length normalisation are corpus-wide, so a phrase's part of any query's score is the
-   * same). Costs one pass over the term's rows, once per change of the database.
-   */
-  largestContribution(term: string): number {
-    this.#fresh();
-    let largest = this.#largest.get(term);
-    if (largest === undefined) {
-      const row = this.#db
-        .prepare(
-          `SELECT -bm25(rag_chunks_fts, ${BM25_TEXT_WEIGHT}, ${BM25_HEADING_WEIGHT}) AS largest
-           FROM rag_chunks_fts WHERE rag_chunks_fts MATCH ?
-           ORDER BY bm25(rag_chunks_fts, ${BM25_TEXT_WEIGHT}, ${BM25_HEADING_WEIGHT}) LIMIT 1`,
-        )
-        .get(termsMatchExpression([term])) as { largest: number } | undefined;
-      largest = row?.largest ?? 0;
-      this.#largest.set(term, largest);
-    }
-    return largest;
-  }
-
   documentFrequency(term: string): number {
     this.#fresh();
     let frequency = this.#frequencies.get(term);
@@ -296,10 +281,23 @@ export class RagStore {
   readonly db: Database;
   #vectorsLoaded: boolean | string = false;
   readonly #bm25: Bm25Statistics;
+  readonly #postings: PostingsIndex;
 
+  /** Builds the postings of collections indexed before tandem kept its own (schema 2). */
   constructor(db: Database) {
     this.db = db;
     this.#bm25 = new Bm25Statistics(db);
+    this.#postings = new PostingsIndex(db);
+    const pending = db
+      .prepare('SELECT id FROM rag_collections WHERE postings_ready = 0')
+      .pluck()
+      .all() as number[];
+    for (const id of pending) {
+      db.transaction(() => {
+        this.#postings.rebuild(id);
+        db.prepare('UPDATE rag_collections SET postings_ready = 1 WHERE id = ?').run(id);
+      }).immediate();
+    }
   }
 
   /** Opens (creating if needed) the database file; ':memory:' for a throwaway store. */
@@ -344,7 +342,9 @@ export class RagStore {
   ensureCollection(name: string): RagCollection {
     checkCollectionName(name);
     this.db
-      .prepare('INSERT OR IGNORE INTO rag_collections (name, created_at) VALUES (?, ?)')
+      .prepare(
+        'INSERT OR IGNORE INTO rag_collections (name, created_at, postings_ready) VALUES (?, ?, 1)',
+      )
       .run(name, new Date().toISOString());
     return this.collection(name) as RagCollection;
   }
@@ -361,6 +361,7 @@ export class RagStore {
       this.db.prepare('DELETE FROM rag_collections WHERE id = ?').run(collection.id);
     })();
     this.#bm25.invalidate();
+    this.#postings.invalidate();
     return true;
   }
 
@@ -443,15 +444,36 @@ export class RagStore {
     chunks: readonly Chunk[],
     vectors?: readonly Float32Array[],
   ): number {
-    if (vectors !== undefined && vectors.length !== chunks.length) {
-      throw new TandemError(`${vectors.length} vectors for ${chunks.length} chunks.`);
-    }
-    if (collection.embeddingModel !== undefined && vectors === undefined && chunks.length > 0) {
-      throw new InvalidArgumentError(
-        `Collection '${collection.name}' has vectors from ${collection.embeddingModel}: index with --embed-model ${collection.embeddingModel}.`,
-      );
+    return this.replaceDocuments(collection, [{ document, chunks, vectors }])[0] as number;
+  }
+
+  /**
+   * Replaces (or adds) several documents in one transaction: a crash leaves every one of them
+   * in its old version. Their postings are written one pass per term for the whole batch,
+   * which is what makes indexing many small documents fast (see DocumentBatch). Returns the
+   * new document ids, in order.
+   */
+  replaceDocuments(collection: RagCollection, writes: readonly DocumentWrite[]): number[] {
+    const sources = new Set<string>();
+    for (const { document, chunks, vectors } of writes) {
+      if (sources.has(document.source)) {
+        throw new TandemError(`Document ${document.source} is twice in one write.`);
+      }
+      sources.add(document.source);
+      if (vectors !== undefined && vectors.length !== chunks.length) {
+        throw new TandemError(`${vectors.length} vectors for ${chunks.length} chunks.`);
+      }
+      if (collection.embeddingModel !== undefined && vectors === undefined && chunks.length > 0) {
+        throw new InvalidArgumentError(
+          `Collection '${collection.name}' has vectors from ${collection.embeddingModel}: index with --embed-model ${collection.embeddingModel}.`,
+        );
+      }
     }
     if (collection.embeddingModel !== undefined) this.#ensureVectors();
+    const insertDocument = this.db.prepare(
+      `INSERT INTO rag_documents (collection_id, source, kind, title, content_sha256, size_bytes, indexed_at, chunk_count)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     const insertChunk = this.db.prepare(
       `INSERT INTO rag_chunks (document_id, position, heading, start_offset, end_offset, token_count, text_terms, heading_terms, exact_terms, text)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -462,105 +484,123 @@ export class RagStore {
         : this.db.prepare(
             `INSERT INTO ${vectorTable(collection.id)} (rowid, embedding) VALUES (?, ?)`,
           );
-    const result = this.db.transaction(() => {
-      this.#deleteDocument(collection, document.source);
-      const { lastInsertRowid } = this.db
-        .prepare(
-          `INSERT INTO rag_documents (collection_id, source, kind, title, content_sha256, size_bytes, indexed_at, chunk_count)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          collection.id,
-          document.source,
-          document.kind,
-          document.title ?? null,
-          document.contentSha256,
-          document.sizeBytes,
-          new Date().toISOString(),
-          chunks.length,
+    const ids = this.db.transaction(() => {
+      // Old versions out first (their postings in one pass), then the new ones in.
+      this.#deleteDocuments(
+        collection,
+        writes.map((write) => write.document.source),
+      );
+      const inserted = new TermPostings();
+      const documentIds = writes.map(({ document, chunks, vectors }) => {
+        const documentId = Number(
+          insertDocument.run(
+            collection.id,
+            document.source,
+            document.kind,
+            document.title ?? null,
+            document.contentSha256,
+            document.sizeBytes,
+            new Date().toISOString(),
+            chunks.length,
+          ).lastInsertRowid,
         );
-      const documentId = Number(lastInsertRowid);
-      for (const [index, chunk] of chunks.entries()) {
-        const heading = chunk.headingPath.join(HEADING_SEPARATOR);
-        const result = insertChunk.run(
-          documentId,
-          chunk.index,
-          heading,
-          chunk.start,
-          chunk.end,
-          chunk.tokenCount,
-          ftsTokenCount(chunk.text),
-          ftsTokenCount(heading),
-          TOKENIZER_UNSURE.test(chunk.text) || TOKENIZER_UNSURE.test(heading) ? 0 : 1,
-          chunk.text,
-        );
-        const vector = vectors?.[index];
-        if (insertVector !== undefined && vector !== undefined) {
-          insertVector.run(BigInt(result.lastInsertRowid), vector);
+        for (const [index, chunk] of chunks.entries()) {
+          const heading = chunk.headingPath.join(HEADING_SEPARATOR);
+          const terms = chunkTerms(chunk.text, heading);
+          const { lastInsertRowid } = insertChunk.run(
+            documentId,
+            chunk.index,
+            heading,
+            chunk.start,
+            chunk.end,
+            chunk.tokenCount,
+            terms.textTerms,
+            terms.headingTerms,
+            TOKENIZER_UNSURE.test(chunk.text) || TOKENIZER_UNSURE.test(heading) ? 0 : 1,
+            chunk.text,
+          );
+          inserted.add(Number(lastInsertRowid), terms);
+          const vector = vectors?.[index];
+          if (insertVector !== undefined && vector !== undefined) {
+            insertVector.run(BigInt(lastInsertRowid), vector);
+          }
         }
-      }
-      return documentId;
+        return documentId;
+      });
+      this.#postings.add(collection.id, inserted);
+      return documentIds;
     })();
     this.#bm25.invalidate();
-    return result;
+    this.#postings.invalidate();
+    return ids;
   }
 
   /** Deletes a document; false when the collection had none by that source. */
   removeDocument(collection: RagCollection, source: string): boolean {
     if (collection.embeddingModel !== undefined) this.#ensureVectors();
-    const removed = this.db.transaction(() => this.#deleteDocument(collection, source))();
+    const removed = this.db.transaction(() => this.#deleteDocuments(collection, [source]))();
     this.#bm25.invalidate();
-    return removed;
+    this.#postings.invalidate();
+    return removed > 0;
   }
 
-  #deleteDocument(collection: RagCollection, source: string): boolean {
-    const existing = this.db
-      .prepare('SELECT id FROM rag_documents WHERE collection_id = ? AND source = ?')
-      .get(collection.id, source) as { id: number } | undefined;
-    if (existing === undefined) return false;
-    if (collection.embeddingModel !== undefined) {
-      this.db
-        .prepare(
-          `DELETE FROM ${vectorTable(collection.id)} WHERE rowid IN (SELECT id FROM rag_chunks WHERE document_id = ?)`,
-        )
-        .run(existing.id);
-    }
+  /** Deletes the documents by these sources that exist, with their postings; how many. */
+  #deleteDocuments(collection: RagCollection, sources: readonly string[]): number {
+    const find = this.db.prepare(
+      'SELECT id FROM rag_documents WHERE collection_id = ? AND source = ?',
+    );
+    const existing = sources
+      .map((source) => find.get(collection.id, source) as { id: number } | undefined)
+      .filter((row) => row !== undefined);
+    if (existing.length === 0) return 0;
+    const chunksOf = this.db.prepare(
+      'SELECT id, text, heading FROM rag_chunks WHERE document_id = ?',
+    );
+    this.#postings.remove(
+      collection.id,
+      existing.flatMap((row) => chunksOf.all(row.id) as PostingsChunk[]),
+    );
+    const removeVectors =
+      collection.embeddingModel === undefined
+        ? undefined
+        : this.db.prepare(
+            `DELETE FROM ${vectorTable(collection.id)} WHERE rowid IN (SELECT id FROM rag_chunks WHERE document_id = ?)`,
+          );
     // Chunks go with the document (ON DELETE CASCADE); their trigger updates the FTS index.
-    this.db.prepare('DELETE FROM rag_documents WHERE id = ?').run(existing.id);
-    return true;
+    const removeDocument = this.db.prepare('DELETE FROM rag_documents WHERE id = ?');
+    for (const { id } of existing) {
+      removeVectors?.run(id);
+      removeDocument.run(id);
+    }
+    return existing.length;
   }
 
   /**
    * BM25 over the collection's chunks: the best `k`, best first, with FTS5's bm25() scores
    * (k1 1.2, b 0.75; text weight 1, heading 0.5; corpus statistics over the whole index).
    *
-   * Exact, and fast on large indexes: a query that ORs common words makes FTS5 score nearly
-   * every row, so candidates come from the query's rarest terms alone (FTS5, best 10·k),
-   * are scored in full here with the same formula, and are accepted only when no other
-   * chunk can beat the k-th (MaxScore): a chunk outside the candidates scores at most the
-   * last candidate's score plus the largest contribution each other term makes to any row.
-   * Otherwise FTS5 scores every match.
+   * Exact, and fast on large indexes: tandem's own postings (postings.ts) find the best
+   * chunks with MaxScore, reading every posting only of the terms that can still decide the
+   * top k; the winners are then scored from their text in query order, as FTS5 sums, so
+   * scores and ties come out as FTS5's. When some chunk's text may be tokenized differently
+   * from FTS5 (scripts beyond Latin), FTS5 scores every match itself.
    */
   searchBm25(collection: RagCollection, query: string, k: number): RetrievedChunk[] {
     const terms = queryTerms(query);
     if (terms.length === 0) return [];
-    // One read transaction: statistics, candidates and bounds all see one snapshot.
+    // One read transaction: statistics, postings and rows all see one snapshot.
     return this.db.transaction(() => {
-      const pruned = this.#searchBm25Pruned(collection, terms, k);
-      if (pruned !== undefined) return pruned;
+      const found = this.#searchBm25Postings(collection, terms, k);
+      if (found !== undefined) return found;
       this.lastBm25Plan = 'full';
       return this.#searchBm25Full(collection, terms, k);
     })();
   }
 
-  /**
-   * When the query's rare terms are in at most this many rows in all, every one of those rows
-   * is scored (then a row outside them has no rare term); above it, the best 10·k by FTS5.
-   */
-  bm25ExhaustiveRows = 200;
-
   /** How the last BM25 search was answered (for tests and diagnostics). */
-  lastBm25Plan: 'rare-rows' | 'candidates' | 'full' | 'none' = 'none';
+  lastBm25Plan: 'postings' | 'full' | 'none' = 'none';
+  /** The work the last search on the postings took (for tests and the benchmark). */
+  lastPostingsSearch: PostingsSearchStatistics | undefined;
 
   #searchBm25Full(
     collection: RagCollection,
@@ -582,7 +622,7 @@ export class RagStore {
     return rows.map(toRetrieved);
   }
 
-  #searchBm25Pruned(
+  #searchBm25Postings(
     collection: RagCollection,
     terms: readonly string[],
     k: number,
@@ -591,95 +631,26 @@ export class RagStore {
     if (statistics.rows === 0) return [];
     if (statistics.unsureRows > 0) return undefined;
     const idf = new Map<string, number>();
-    const present: { term: string; frequency: number }[] = [];
+    const weighted: WeightedTerm[] = [];
     for (const term of terms) {
       const frequency = this.#bm25.documentFrequency(term);
       if (frequency === 0) continue;
       idf.set(term, bm25Idf(statistics.rows, frequency));
-      present.push({ term, frequency });
+      weighted.push({ term, idf: idf.get(term) as number });
     }
-    if (present.length === 0) return [];
-    // MaxScore: the rarest terms find the candidates; the others can add at most their
-    // largest contribution to any row. Widen the candidate terms until that is provably
-    // not enough to reach the k-th candidate (or give up: FTS5 scores every match).
-    const byRarity = [...present].sort((left, right) => left.frequency - right.frequency);
-    const rareLimit = Math.max(RARE_TERM_MINIMUM_ROWS, statistics.rows * RARE_TERM_SHARE);
-    let essential = Math.max(1, byRarity.filter((entry) => entry.frequency <= rareLimit).length);
-    // The most the terms past the first `count` (by rarity) can add to any row.
-    const largestBeyond = (count: number) =>
-      byRarity
-        .slice(count)
-        .reduce((sum, entry) => sum + this.#bm25.largestContribution(entry.term), 0);
-    const scoreRows = (rows: (ChunkRow & { text_terms: number; heading_terms: number })[]) =>
-      rows
-        .map((row) => ({ ...row, score: bm25Score(row, idf, statistics) }))
-        .sort((left, right) => right.score - left.score || left.chunk_id - right.chunk_id)
-        .slice(0, k);
-    // When the rare terms are in few rows, score every one of them: then a row outside them
-    // has none of the rare terms and scores at most what the other terms can add.
-    const rareRows = byRarity.slice(0, essential).reduce((sum, entry) => sum + entry.frequency, 0);
-    if (rareRows <= this.bm25ExhaustiveRows) {
-      const bound = largestBeyond(essential);
-      const ids = this.db
-        .prepare('SELECT rowid AS id FROM rag_chunks_fts WHERE rag_chunks_fts MATCH ?')
-        .all(termsMatchExpression(byRarity.slice(0, essential).map((entry) => entry.term))) as {
-        id: number;
-      }[];
-      const scored = scoreRows(
-        this.#chunkRows(
-          collection,
-          ids.map((row) => row.id),
-        ),
-      );
-      const kth = scored[k - 1]?.score;
-      if (kth !== undefined ? kth >= bound - 1e-9 * Math.max(1, bound) : bound === 0) {
-        this.lastBm25Plan = 'rare-rows';
-        return scored.map(toRetrieved);
-      }
-    }
-    let candidateLimit = Math.max(50, 10 * k);
-    for (let attempt = 0; attempt < 4 && essential <= byRarity.length; attempt++) {
-      const candidateTerms = byRarity.slice(0, essential).map((entry) => entry.term);
-      const bound = largestBeyond(essential);
-      const found = this.#bm25Candidates(collection, candidateTerms, candidateLimit);
-      const lastScore = found.candidates === candidateLimit ? found.lastCandidateScore : 0;
-      const scored = scoreRows(found.rows);
-      // Every chunk outside the candidates scores at most this; one that would only tie
-      // the k-th is as good an answer (FTS5 orders ties arbitrarily too).
-      const ceiling = lastScore + bound;
-      const kth = scored[k - 1]?.score;
-      if (kth !== undefined ? kth >= ceiling - 1e-9 * Math.max(1, ceiling) : ceiling === 0) {
-        this.lastBm25Plan = 'candidates';
-        return scored.map(toRetrieved);
-      }
-      // First go deeper into the same terms' rows (cheap: FTS5 scored them all already), which
-      // lowers the last candidate's score; then widen the terms.
-      if (found.candidates === candidateLimit && candidateLimit < 8 * Math.max(50, 10 * k)) {
-        candidateLimit *= 8;
-        continue;
-      }
-      essential += 1;
-    }
-    return undefined;
-  }
-
-  /** The best rows for some terms by FTS5, then those of the collection with their lengths. */
-  #bm25Candidates(collection: RagCollection, terms: readonly string[], limit: number) {
-    const candidates = this.db
-      .prepare(
-        `SELECT rowid AS id, -bm25(rag_chunks_fts, ${BM25_TEXT_WEIGHT}, ${BM25_HEADING_WEIGHT}) AS score
-         FROM rag_chunks_fts WHERE rag_chunks_fts MATCH ?
-         ORDER BY bm25(rag_chunks_fts, ${BM25_TEXT_WEIGHT}, ${BM25_HEADING_WEIGHT}) LIMIT ?`,
-      )
-      .all(termsMatchExpression(terms), limit) as { id: number; score: number }[];
-    return {
-      rows: this.#chunkRows(
-        collection,
-        candidates.map((candidate) => candidate.id),
-      ),
-      candidates: candidates.length,
-      lastCandidateScore: candidates.at(-1)?.score ?? 0,
-    };
+    if (weighted.length === 0) return [];
+    const result = this.#postings.search(collection.id, weighted, k, averageLength(statistics));
+    if (result === undefined) return undefined;
+    this.lastBm25Plan = 'postings';
+    this.lastPostingsSearch = result.statistics;
+    return this.#chunkRows(
+      collection,
+      result.candidates.map((candidate) => candidate.id),
+    )
+      .map((row) => ({ ...row, score: bm25Score(row, idf, statistics) }))
+      .sort((left, right) => right.score - left.score || left.chunk_id - right.chunk_id)
+      .slice(0, k)
+      .map(toRetrieved);
   }
 
   /** Chunks of the collection by id, with their texts and lengths. */

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, GenerateRequest, StreamPart } from '../engines/spec.js';
 import { askGrounded, fitSources, NOT_COVERED_ANSWER } from './ask.js';
+import { DocumentBatch } from './document-batch.js';
 import type { Embedder } from './embedder.js';
 import { normalized } from './embedder.js';
 import { indexPaths, indexTexts } from './ingest.js';
+import { decodeBlock, type Posting, PostingsIndex } from './postings.js';
 import { type RagCollection, RagStore, type RetrievedChunk } from './rag-store.js';
 import { reciprocalRankFusion, retrieve } from './retrieve.js';
 
@@ -127,6 +129,65 @@ describe('indexing', () => {
     expect(counts.indexed).toBe(counts.chunks);
     expect(store.removeCollection('policies')).toBe(true);
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM rag_chunks_fts').get()).toEqual({ n: 0 });
+  });
+
+  it('writes in batches, reports each file once committed and in order', async () => {
+    const collection = store.ensureCollection('batched');
+    const committed: string[] = [];
+    const batch = new DocumentBatch<string>(store, collection, (note) => committed.push(note), {
+      chunks: 3,
+    });
+    const write = (source: string, chunkCount: number) => ({
+      document: { source, kind: 'inline', title: undefined, contentSha256: source, sizeBytes: 1 },
+      chunks: Array.from({ length: chunkCount }, (_, index) => ({
+        index,
+        text: `${source} lantern ${index}`,
+        headingPath: [],
+        start: 0,
+        end: 1,
+        tokenCount: 3,
+      })),
+    });
+    batch.note('skipped-first');
+    batch.add(write('a', 1), 'a');
+    batch.note('unchanged-after-a');
+    expect(committed).toEqual(['skipped-first']);
+    expect(store.documents(collection.id)).toHaveLength(0);
+    batch.add(write('b', 2), 'b');
+    // Three chunks pending: one transaction wrote both documents, then their notes in order.
+    expect(committed).toEqual(['skipped-first', 'a', 'unchanged-after-a', 'b']);
+    expect(store.documents(collection.id).map((document) => document.source)).toEqual(['a', 'b']);
+    batch.add(write('c', 1), 'c');
+    batch.commit();
+    expect(committed.at(-1)).toBe('c');
+    expect(store.searchBm25(collection, 'lantern', 10)).toHaveLength(4);
+  });
+
+  it('keeps the files indexed before it was stopped', async () => {
+    const folder = mkdtempSync(join(scratch, 'stopped-'));
+    writeDocuments(folder);
+    const controller = new AbortController();
+    const embedder = wordEmbedder();
+    const embed = embedder.embed.bind(embedder);
+    embedder.embed = async (texts: readonly string[]) => {
+      // The third file is being embedded when the user stops; the embedder gives up.
+      if (embedder.calls === 2) {
+        controller.abort();
+        throw new Error('The operation was aborted.');
+      }
+      return embed(texts);
+    };
+    const done: string[] = [];
+    await expect(
+      indexPaths(store, 'stopped', [folder], {
+        embedder,
+        signal: controller.signal,
+        onFile: (file) => done.push(file.source),
+      }),
+    ).rejects.toThrow('Indexing stopped; files done so far are kept.');
+    const collection = store.collection('stopped') as RagCollection;
+    expect(store.documents(collection.id).map((document) => document.source)).toEqual(done.sort());
+    expect(done).toHaveLength(2);
   });
 
   it('skips unreadable, binary, oversized and unsupported files with a reason, and keeps going', async () => {
@@ -382,14 +443,72 @@ describe('grounded answers', () => {
   });
 });
 
-describe('BM25 with rare-term candidates', () => {
-  it('returns exactly what FTS5 scoring every match returns, ids and scores', async () => {
-    const { corpusDocuments, corpusQueries } = await import('../bench/rag-corpus.js');
-    const texts: string[] = [];
-    for (const document of corpusDocuments({ seed: 'exactness' })) {
-      texts.push(document.text);
-      if (texts.length >= 150) break;
+/** FTS5 scoring every match of the query's terms: what searchBm25 must return exactly. */
+async function expectFts5Results(
+  target: RagStore,
+  collection: RagCollection,
+  queries: readonly string[],
+  ks: readonly number[],
+): Promise<number> {
+  const { termsMatchExpression, queryTerms } = await import('./fts-query.js');
+  const full = target.db.prepare(
+    `SELECT c.id AS chunkId, -bm25(rag_chunks_fts, 1.0, 0.5) AS score
+     FROM rag_chunks_fts JOIN rag_chunks c ON c.id = rag_chunks_fts.rowid
+     JOIN rag_documents d ON d.id = c.document_id
+     WHERE rag_chunks_fts MATCH ? AND d.collection_id = ?
+     ORDER BY bm25(rag_chunks_fts, 1.0, 0.5) LIMIT ?`,
+  );
+  let compared = 0;
+  for (const query of queries) {
+    for (const k of ks) {
+      const expected = full.all(termsMatchExpression(queryTerms(query)), collection.id, k) as {
+        chunkId: number;
+        score: number;
+      }[];
+      const actual = target.searchBm25(collection, query, k);
+      expect(target.lastBm25Plan, query).toBe('postings');
+      expect(
+        actual.map((chunk) => chunk.chunkId),
+        `${query} (k=${k})`,
+      ).toEqual(expected.map((row) => row.chunkId));
+      for (const [index, chunk] of actual.entries()) {
+        expect(chunk.score).toBeCloseTo(expected[index]?.score as number, 9);
+      }
+      compared += 1;
     }
+  }
+  return compared;
+}
+
+/** Every term's postings in a collection, decoded, keyed by term. */
+function allPostings(target: RagStore, collectionId: number): Map<string, Posting[]> {
+  const rows = target.db
+    .prepare(
+      'SELECT term, first_id, postings FROM rag_postings WHERE collection_id = ? ORDER BY term, first_id',
+    )
+    .all(collectionId) as { term: string; first_id: number; postings: Buffer }[];
+  const byTerm = new Map<string, Posting[]>();
+  for (const row of rows) {
+    const list = byTerm.get(row.term) ?? [];
+    list.push(...decodeBlock(row.first_id, row.postings));
+    byTerm.set(row.term, list);
+  }
+  return byTerm;
+}
+
+describe("BM25 on tandem's postings", () => {
+  async function corpusTexts(count: number, seed: string): Promise<string[]> {
+    const { corpusDocuments } = await import('../bench/rag-corpus.js');
+    const texts: string[] = [];
+    for (const document of corpusDocuments({ seed })) {
+      texts.push(document.text);
+      if (texts.length >= count) break;
+    }
+    return texts;
+  }
+
+  it('returns exactly what FTS5 scoring every match returns, ids and scores', async () => {
+    const texts = await corpusTexts(150, 'exactness');
     await indexTexts(store, 'corpus', texts);
     await indexTexts(
       store,
@@ -398,47 +517,77 @@ describe('BM25 with rare-term candidates', () => {
     );
     const collection = store.collection('corpus') as RagCollection;
     expect(collection.chunkCount).toBeGreaterThan(1000);
-    const full = store.db.prepare(
-      `SELECT c.id AS chunkId, -bm25(rag_chunks_fts, 1.0, 0.5) AS score
-       FROM rag_chunks_fts JOIN rag_chunks c ON c.id = rag_chunks_fts.rowid
-       JOIN rag_documents d ON d.id = c.document_id
-       WHERE rag_chunks_fts MATCH ? AND d.collection_id = ?
-       ORDER BY bm25(rag_chunks_fts, 1.0, 0.5) LIMIT ?`,
-    );
-    const { termsMatchExpression, queryTerms } = await import('./fts-query.js');
-    let compared = 0;
-    const plans = new Map<string, number>();
-    // Every rare-term row scored (default), then only FTS5's best candidates (threshold 0).
-    for (const [query, exhaustiveRows] of corpusQueries(120, { seed: 'exactness' }).flatMap(
-      (text) =>
-        [
-          [text, 400],
-          [text, 0],
-        ] as const,
-    )) {
-      store.bm25ExhaustiveRows = exhaustiveRows;
-      for (const k of [1, 5]) {
-        const expected = full.all(termsMatchExpression(queryTerms(query)), collection.id, k) as {
-          chunkId: number;
-          score: number;
-        }[];
-        const actual = store.searchBm25(collection, query, k);
-        plans.set(store.lastBm25Plan, (plans.get(store.lastBm25Plan) ?? 0) + 1);
-        expect(
-          actual.map((chunk) => chunk.chunkId),
-          query,
-        ).toEqual(expected.map((row) => row.chunkId));
-        for (const [index, chunk] of actual.entries()) {
-          expect(chunk.score).toBeCloseTo(expected[index]?.score as number, 9);
-        }
-        compared += 1;
+    const { corpusQueries } = await import('../bench/rag-corpus.js');
+    const queries = corpusQueries(120, { seed: 'exactness' });
+    let lookups = 0;
+    let skipped = 0;
+    const originalSearch = store.searchBm25.bind(store);
+    store.searchBm25 = (target, query, k) => {
+      const result = originalSearch(target, query, k);
+      const work = store.lastPostingsSearch;
+      if (work !== undefined && work.lookupTerms > 0) {
+        lookups += 1;
+        if (work.candidatesLookedUp > 0) skipped += 1;
       }
+      return result;
+    };
+    expect(await expectFts5Results(store, collection, queries, [1, 5, 20])).toBe(360);
+    // MaxScore did its work: most queries looked the common terms up for candidates only.
+    expect(lookups).toBeGreaterThan(180);
+    expect(skipped).toBeGreaterThan(0);
+  });
+
+  it('stays exact as documents are replaced and removed, and equals a rebuild', async () => {
+    const texts = await corpusTexts(60, 'changes');
+    await indexTexts(store, 'changing', texts);
+    const changed = texts.map((text, index) =>
+      index % 4 === 1 ? `${text}\n\nAn added paragraph about harbour lanterns.` : text,
+    );
+    await indexTexts(store, 'changing', changed);
+    let collection = store.collection('changing') as RagCollection;
+    for (const source of ['doc-3', 'doc-60', 'doc-17']) {
+      expect(store.removeDocument(collection, source)).toBe(true);
     }
-    expect(compared).toBe(480);
-    // Each way of answering was taken, and the pruned ones answered most queries.
-    expect(plans.get('rare-rows')).toBeGreaterThan(0);
-    expect(plans.get('candidates')).toBeGreaterThan(0);
-    expect((plans.get('rare-rows') ?? 0) + (plans.get('candidates') ?? 0)).toBeGreaterThan(240);
+    // New chunks after the removals (ids past the highest, reusing the removed last ones).
+    await indexTexts(store, 'changing', [...changed.slice(0, 59), texts[59] as string]);
+    collection = store.collection('changing') as RagCollection;
+    const { corpusQueries } = await import('../bench/rag-corpus.js');
+    await expectFts5Results(
+      store,
+      collection,
+      [...corpusQueries(40, { seed: 'changes' }), 'harbour lanterns'],
+      [3, 10],
+    );
+    const maintained = allPostings(store, collection.id);
+    store.db.transaction(() => new PostingsIndex(store.db).rebuild(collection.id))();
+    expect(allPostings(store, collection.id)).toEqual(maintained);
+    // Removing the collection removes its postings.
+    store.removeCollection('changing');
+    expect(store.db.prepare('SELECT COUNT(*) FROM rag_postings').pluck().get()).toBe(0);
+  });
+
+  it('builds the postings of a collection indexed before tandem kept them (schema 2)', async () => {
+    const path = join(scratch, 'schema-2.db');
+    const { MIGRATIONS } = await import('../store/migrations.js');
+    const { migrate } = await import('../store/database.js');
+    const BetterSqlite3 = (await import('better-sqlite3')).default;
+    const old = new BetterSqlite3(path);
+    migrate(old, MIGRATIONS.slice(0, 2));
+    old.exec(`INSERT INTO rag_collections (id, name, created_at) VALUES (1, 'old', 'then');
+      INSERT INTO rag_documents (id, collection_id, source, kind, content_sha256, size_bytes, indexed_at, chunk_count)
+        VALUES (1, 1, 'a.md', 'markdown', 'x', 10, 'then', 2);
+      INSERT INTO rag_chunks (document_id, position, heading, start_offset, end_offset, token_count, text_terms, heading_terms, exact_terms, text)
+        VALUES (1, 0, 'Lanterns', 0, 33, 6, 6, 1, 1, 'The harbour lanterns glow at dusk'),
+               (1, 1, 'Lanterns', 33, 63, 5, 5, 1, 1, 'Ships follow the lanterns home');`);
+    old.close();
+    const reopened = RagStore.open(path);
+    try {
+      const collection = reopened.collection('old') as RagCollection;
+      expect(allPostings(reopened, collection.id).get('lanterns')).toHaveLength(2);
+      await expectFts5Results(reopened, collection, ['lanterns dusk', 'ships home'], [1, 2]);
+    } finally {
+      reopened.close();
+    }
   });
 
   it('scores with FTS5 itself when some text may be tokenized differently (beyond Latin)', async () => {

@@ -121,4 +121,22 @@ export const MIGRATIONS: readonly string[] = [
       VALUES ('delete', old.id, old.text, old.heading);
   END;
   `,
+  // 3: tandem's own BM25 postings per collection and term (src/rag/postings.ts), in blocks
+  // keyed by their first chunk id. Collections made before this migration have
+  // postings_ready = 0 and get their postings built when a RagStore first opens the file.
+  `
+  CREATE TABLE rag_postings (
+    collection_id INTEGER NOT NULL REFERENCES rag_collections (id) ON DELETE CASCADE,
+    term TEXT NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    bounds BLOB NOT NULL,
+    postings BLOB NOT NULL,
+    PRIMARY KEY (collection_id, term, first_id)
+  ) STRICT, WITHOUT ROWID;
+
+  ALTER TABLE rag_collections ADD COLUMN postings_ready INTEGER NOT NULL DEFAULT 0
+    CHECK (postings_ready IN (0, 1));
+  `,
 ];

@@ -484,52 +484,56 @@ export class RagStore {
         : this.db.prepare(
             `INSERT INTO ${vectorTable(collection.id)} (rowid, embedding) VALUES (?, ?)`,
           );
-    const ids = this.db.transaction(() => {
-      // Old versions out first (their postings in one pass), then the new ones in.
-      this.#deleteDocuments(
-        collection,
-        writes.map((write) => write.document.source),
-      );
-      const inserted = new TermPostings();
-      const documentIds = writes.map(({ document, chunks, vectors }) => {
-        const documentId = Number(
-          insertDocument.run(
-            collection.id,
-            document.source,
-            document.kind,
-            document.title ?? null,
-            document.contentSha256,
-            document.sizeBytes,
-            new Date().toISOString(),
-            chunks.length,
-          ).lastInsertRowid,
+    const ids = this.db
+      .transaction(() => {
+        // Old versions out first (their postings in one pass), then the new ones in.
+        this.#deleteDocuments(
+          collection,
+          writes.map((write) => write.document.source),
         );
-        for (const [index, chunk] of chunks.entries()) {
-          const heading = chunk.headingPath.join(HEADING_SEPARATOR);
-          const terms = chunkTerms(chunk.text, heading);
-          const { lastInsertRowid } = insertChunk.run(
-            documentId,
-            chunk.index,
-            heading,
-            chunk.start,
-            chunk.end,
-            chunk.tokenCount,
-            terms.textTerms,
-            terms.headingTerms,
-            TOKENIZER_UNSURE.test(chunk.text) || TOKENIZER_UNSURE.test(heading) ? 0 : 1,
-            chunk.text,
+        const inserted = new TermPostings();
+        const documentIds = writes.map(({ document, chunks, vectors }) => {
+          const documentId = Number(
+            insertDocument.run(
+              collection.id,
+              document.source,
+              document.kind,
+              document.title ?? null,
+              document.contentSha256,
+              document.sizeBytes,
+              new Date().toISOString(),
+              chunks.length,
+            ).lastInsertRowid,
           );
-          inserted.add(Number(lastInsertRowid), terms);
-          const vector = vectors?.[index];
-          if (insertVector !== undefined && vector !== undefined) {
-            insertVector.run(BigInt(lastInsertRowid), vector);
+          for (const [index, chunk] of chunks.entries()) {
+            const heading = chunk.headingPath.join(HEADING_SEPARATOR);
+            const terms = chunkTerms(chunk.text, heading);
+            const { lastInsertRowid } = insertChunk.run(
+              documentId,
+              chunk.index,
+              heading,
+              chunk.start,
+              chunk.end,
+              chunk.tokenCount,
+              terms.textTerms,
+              terms.headingTerms,
+              TOKENIZER_UNSURE.test(chunk.text) || TOKENIZER_UNSURE.test(heading) ? 0 : 1,
+              chunk.text,
+            );
+            inserted.add(Number(lastInsertRowid), terms);
+            const vector = vectors?.[index];
+            if (insertVector !== undefined && vector !== undefined) {
+              insertVector.run(BigInt(lastInsertRowid), vector);
+            }
           }
-        }
-        return documentId;
-      });
-      this.#postings.add(collection.id, inserted);
-      return documentIds;
-    })();
+          return documentId;
+        });
+        this.#postings.add(collection.id, inserted);
+        return documentIds;
+        // IMMEDIATE: it reads (old chunks, postings tails) before it writes; another writer
+        // must wait for it rather than make it fail on upgrading its snapshot.
+      })
+      .immediate();
     this.#bm25.invalidate();
     this.#postings.invalidate();
     return ids;
@@ -538,7 +542,9 @@ export class RagStore {
   /** Deletes a document; false when the collection had none by that source. */
   removeDocument(collection: RagCollection, source: string): boolean {
     if (collection.embeddingModel !== undefined) this.#ensureVectors();
-    const removed = this.db.transaction(() => this.#deleteDocuments(collection, [source]))();
+    const removed = this.db
+      .transaction(() => this.#deleteDocuments(collection, [source]))
+      .immediate();
     this.#bm25.invalidate();
     this.#postings.invalidate();
     return removed > 0;

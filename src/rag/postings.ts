@@ -30,6 +30,9 @@ export const POSTINGS_BLOCK_SIZE = 128;
  */
 const MAX_ACCUMULATOR_IDS = 1 << 24;
 
+/** Terms whose block lists are kept between searches. */
+const MAX_CACHED_TERMS = 4096;
+
 export interface Posting {
   /** The chunk's id (rag_chunks.id). */
   id: number;
@@ -537,6 +540,9 @@ export class PostingsIndex {
         blocks.bounds.push(bounds);
         blocks.postings += count;
       }
+      // Block lists of the terms asked since the last write; a long-running server asked
+      // many different words starts over rather than grow without end.
+      if (this.#blocks.size >= MAX_CACHED_TERMS) this.#blocks.clear();
       this.#blocks.set(key, blocks);
     }
     return blocks;

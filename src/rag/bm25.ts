@@ -1,7 +1,8 @@
 /**
- * FTS5's bm25() (fts5_aux.c) as tandem computes it outside FTS5: its constants, its idf,
- * and one phrase's part of a row's score. Every path that scores a row (texts in
- * rag-store.ts, postings in postings.ts) uses these, so their sums round alike.
+ * FTS5's bm25() (fts5_aux.c) as tandem computes it outside FTS5: its constants and one
+ * phrase's part of a row's score (the idf comes from SQLite, see rag-store.ts). Every path
+ * that scores a row (texts in rag-store.ts, postings in postings.ts) uses these, so their
+ * sums round alike.
  */
 
 /** FTS5's bm25() constants. */
@@ -10,12 +11,6 @@ export const BM25_B = 0.75;
 /** tandem's column weights: the chunk's text, and its heading path. */
 export const BM25_TEXT_WEIGHT = 1.0;
 export const BM25_HEADING_WEIGHT = 0.5;
-
-/** FTS5's idf: log((N − n + 0.5) / (n + 0.5)), floored at 1e-6 for very common terms. */
-export function bm25Idf(rows: number, documentFrequency: number): number {
-  const idf = Math.log((rows - documentFrequency + 0.5) / (documentFrequency + 0.5));
-  return idf <= 0 ? 1e-6 : idf;
-}
 
 /**
  * The length normalisation of a row of `length` tokens (all columns) in a corpus whose rows

@@ -107,7 +107,14 @@ async function collectFiles(paths: readonly string[]): Promise<{
       candidates.push({ source: path, named: true });
     }
   }
-  return { candidates, missing, unreadable, roots };
+  // A file named twice, or inside two folders given, is indexed once (named if ever named).
+  const unique = new Map<string, Candidate>();
+  for (const candidate of candidates) {
+    const seen = unique.get(candidate.source);
+    if (seen === undefined) unique.set(candidate.source, candidate);
+    else seen.named ||= candidate.named;
+  }
+  return { candidates: [...unique.values()], missing, unreadable, roots };
 }
 
 /** One document's text as a write: chunked and, with an embedder, embedded. */
@@ -254,9 +261,10 @@ export async function indexPaths(
         batch.note({ file: { source, outcome: 'unchanged' } });
         continue;
       }
+      let write: DocumentWrite;
       try {
         const extracted = await extractText(source, bytes, kind);
-        const write = await prepareText(
+        write = await prepareText(
           store,
           collection,
           {
@@ -269,18 +277,20 @@ export async function indexPaths(
           extracted.text,
           options,
         );
-        const outcome = existingHash === undefined ? 'added' : 'updated';
-        batch.add(write, {
-          file: { source, outcome, chunks: write.chunks.length },
-          bytes: bytes.length,
-        });
       } catch (error) {
         if (options.signal?.aborted) {
           throw new AbortedError('Indexing stopped; files done so far are kept.');
         }
         if (error instanceof AbortedError || error instanceof InvalidArgumentError) throw error;
         skip(source, errorLine(error));
+        continue;
       }
+      // Outside the file's try: a batch that fails to commit ends the run (it is no file's fault).
+      const outcome = existingHash === undefined ? 'added' : 'updated';
+      batch.add(write, {
+        file: { source, outcome, chunks: write.chunks.length },
+        bytes: bytes.length,
+      });
     }
   });
   // Prune only under the paths given (and walked) this time, and not at all when one of them

@@ -30,6 +30,8 @@ export const POSTINGS_BLOCK_SIZE = 128;
  */
 const MAX_ACCUMULATOR_IDS = 1 << 24;
 
+/** The largest score array kept from one search to the next (32 MiB). */
+const KEPT_ACCUMULATOR_IDS = 1 << 22;
 /** Terms whose block lists are kept between searches. */
 const MAX_CACHED_TERMS = 4096;
 
@@ -564,6 +566,8 @@ export class PostingsIndex {
    * page fault per 512 chunk ids on first touch, most of a short query's time.
    */
   #accumulator(size: number): Float64Array {
+    // A huge span (ids left sparse) gets an array of its own, not kept after the search.
+    if (size > KEPT_ACCUMULATOR_IDS) return new Float64Array(size);
     if (this.#scores.length < size) this.#scores = new Float64Array(size);
     return this.#scores;
   }

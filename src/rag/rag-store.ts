@@ -10,13 +10,7 @@
 import * as sqliteVec from 'sqlite-vec';
 import { errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { type Database, openDatabase } from '../store/database.js';
-import {
-  BM25_HEADING_WEIGHT,
-  BM25_TEXT_WEIGHT,
-  bm25Contribution,
-  bm25Idf,
-  bm25Normaliser,
-} from './bm25.js';
+import { BM25_HEADING_WEIGHT, BM25_TEXT_WEIGHT, bm25Contribution, bm25Normaliser } from './bm25.js';
 import type { Chunk } from './chunk.js';
 import { ftsTokens, queryTerms, termsMatchExpression } from './fts-query.js';
 import {
@@ -151,8 +145,8 @@ interface CorpusStatistics {
   rows: number;
   /** Rows whose token counts may differ from FTS5's: pruning is only exact without them. */
   unsureRows: number;
-  averageTextTerms: number;
-  averageHeadingTerms: number;
+  /** FTS5's avgdl: all tokens of all rows (every column) over the rows, as FTS5 divides. */
+  averageLength: number;
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;
@@ -202,7 +196,7 @@ function bm25Score(
   };
   count(row.text, BM25_TEXT_WEIGHT);
   count(row.heading, BM25_HEADING_WEIGHT);
-  const normaliser = bm25Normaliser(row.text_terms + row.heading_terms, averageLength(statistics));
+  const normaliser = bm25Normaliser(row.text_terms + row.heading_terms, statistics.averageLength);
   // Summed in query order, as FTS5 sums its phrases, so equal rows tie exactly.
   let score = 0;
   for (const [term, weight] of idf) {
@@ -210,11 +204,6 @@ function bm25Score(
     if (frequency !== undefined) score += bm25Contribution(weight, frequency, normaliser);
   }
   return score;
-}
-
-/** FTS5's avgdl: tokens per row over all columns (1 for an empty index, as FTS5 avoids 0). */
-function averageLength(statistics: CorpusStatistics): number {
-  return statistics.averageTextTerms + statistics.averageHeadingTerms || 1;
 }
 
 /**
@@ -225,7 +214,7 @@ class Bm25Statistics {
   readonly #db: Database;
   #version: number | undefined;
   #statistics: CorpusStatistics | undefined;
-  readonly #frequencies = new Map<string, number>();
+  readonly #terms = new Map<string, { frequency: number; idf: number }>();
 
   constructor(db: Database) {
     this.#db = db;
@@ -240,7 +229,7 @@ class Bm25Statistics {
     if (version === this.#version) return;
     this.#version = version;
     this.#statistics = undefined;
-    this.#frequencies.clear();
+    this.#terms.clear();
   }
 
   statistics(): CorpusStatistics {
@@ -248,32 +237,42 @@ class Bm25Statistics {
     this.#statistics ??= (() => {
       const row = this.#db
         .prepare(
-          `SELECT COUNT(*) AS rows, COALESCE(AVG(text_terms), 0) AS text,
-             COALESCE(AVG(heading_terms), 0) AS heading, COALESCE(SUM(exact_terms = 0), 0) AS unsure
+          `SELECT COUNT(*) AS rows, COALESCE(SUM(text_terms + heading_terms), 0) AS tokens,
+             COALESCE(SUM(exact_terms = 0), 0) AS unsure
            FROM rag_chunks`,
         )
-        .get() as { rows: number; text: number; heading: number; unsure: number };
+        .get() as { rows: number; tokens: number; unsure: number };
       return {
         rows: row.rows,
         unsureRows: row.unsure,
-        averageTextTerms: row.text,
-        averageHeadingTerms: row.heading,
+        // 1 for an empty index, so lengths never divide by 0.
+        averageLength: row.rows === 0 || row.tokens === 0 ? 1 : row.tokens / row.rows,
       };
     })();
     return this.#statistics;
   }
 
-  documentFrequency(term: string): number {
+  /**
+   * The term's document frequency (rows holding it) and its idf, FTS5's
+   * log((N − n + 0.5) / (n + 0.5)) floored at 1e-6. The logarithm is SQLite's ln(), which
+   * is the C library's log() that FTS5 calls: V8's Math.log differs from it in the last bit
+   * for about half of all inputs, and that bit decides the order of near-ties.
+   */
+  term(term: string): { frequency: number; idf: number } {
     this.#fresh();
-    let frequency = this.#frequencies.get(term);
-    if (frequency === undefined) {
+    let entry = this.#terms.get(term);
+    if (entry === undefined) {
+      const rows = this.statistics().rows;
       const row = this.#db
-        .prepare('SELECT doc FROM rag_chunks_fts_vocab WHERE term = ?')
-        .get(term) as { doc: number } | undefined;
-      frequency = row?.doc ?? 0;
-      this.#frequencies.set(term, frequency);
+        .prepare(
+          'SELECT doc, ln((? - doc + 0.5) / (doc + 0.5)) AS idf FROM rag_chunks_fts_vocab WHERE term = ?',
+        )
+        .get(rows, term) as { doc: number; idf: number | null } | undefined;
+      const idf = row?.idf ?? 0;
+      entry = { frequency: row?.doc ?? 0, idf: idf <= 0 ? 1e-6 : idf };
+      this.#terms.set(term, entry);
     }
-    return frequency;
+    return entry;
   }
 }
 
@@ -294,6 +293,12 @@ export class RagStore {
       .all() as number[];
     for (const id of pending) {
       db.transaction(() => {
+        // Another process may have built them while this one waited for the lock.
+        const ready = db
+          .prepare('SELECT postings_ready FROM rag_collections WHERE id = ?')
+          .pluck()
+          .get(id);
+        if (ready !== 0) return;
         this.#postings.rebuild(id);
         db.prepare('UPDATE rag_collections SET postings_ready = 1 WHERE id = ?').run(id);
       }).immediate();
@@ -592,6 +597,8 @@ export class RagStore {
    * from FTS5 (scripts beyond Latin), FTS5 scores every match itself.
    */
   searchBm25(collection: RagCollection, query: string, k: number): RetrievedChunk[] {
+    this.lastBm25Plan = 'none';
+    this.lastPostingsSearch = undefined;
     const terms = queryTerms(query);
     if (terms.length === 0) return [];
     // One read transaction: statistics, postings and rows all see one snapshot.
@@ -639,13 +646,13 @@ export class RagStore {
     const idf = new Map<string, number>();
     const weighted: WeightedTerm[] = [];
     for (const term of terms) {
-      const frequency = this.#bm25.documentFrequency(term);
+      const { frequency, idf: weight } = this.#bm25.term(term);
       if (frequency === 0) continue;
-      idf.set(term, bm25Idf(statistics.rows, frequency));
-      weighted.push({ term, idf: idf.get(term) as number });
+      idf.set(term, weight);
+      weighted.push({ term, idf: weight });
     }
     if (weighted.length === 0) return [];
-    const result = this.#postings.search(collection.id, weighted, k, averageLength(statistics));
+    const result = this.#postings.search(collection.id, weighted, k, statistics.averageLength);
     if (result === undefined) return undefined;
     this.lastBm25Plan = 'postings';
     this.lastPostingsSearch = result.statistics;

@@ -163,6 +163,18 @@ describe('indexing', () => {
     expect(store.searchBm25(collection, 'lantern', 10)).toHaveLength(4);
   });
 
+  it('indexes a file given twice, or inside two folders given, once', async () => {
+    const folder = mkdtempSync(join(scratch, 'twice-'));
+    writeDocuments(folder);
+    const report = await indexPaths(store, 'twice', [folder, join(folder, 'gpu.txt'), folder]);
+    expect(report).toMatchObject({ added: 3, skipped: 0 });
+    expect(report.files.map((file) => file.source).sort()).toEqual(
+      Object.keys(DOCUMENTS)
+        .map((name) => join(folder, name))
+        .sort(),
+    );
+  });
+
   it('keeps the files indexed before it was stopped', async () => {
     const folder = mkdtempSync(join(scratch, 'stopped-'));
     writeDocuments(folder);
@@ -564,6 +576,78 @@ describe("BM25 on tandem's postings", () => {
     // Removing the collection removes its postings.
     store.removeCollection('changing');
     expect(store.db.prepare('SELECT COUNT(*) FROM rag_postings').pluck().get()).toBe(0);
+  });
+
+  it("gives FTS5's exact scores and tie order on a corpus full of near-ties", async () => {
+    // A 30-word vocabulary, repeated chunk texts and headings, two collections, batches of
+    // random sizes, removals between rounds: scores tie or differ in the last bit often.
+    const { createSeededRandom } = await import('../models/random.js');
+    const random = createSeededRandom('near-ties');
+    const pick = <T>(items: readonly T[]) => items[random.nextUint32() % items.length] as T;
+    const word = () => `w${Math.floor(random.nextUnit() ** 2.5 * 30)}`;
+    const text = () => Array.from({ length: 1 + (random.nextUint32() % 12) }, word).join(' ');
+    const repeated = [text(), text(), text()];
+    const collections = [store.ensureCollection('ties-a'), store.ensureCollection('ties-b')];
+    const { termsMatchExpression, queryTerms } = await import('./fts-query.js');
+    const full = store.db.prepare(
+      `SELECT c.id AS chunkId, -bm25(rag_chunks_fts, 1.0, 0.5) AS score
+       FROM rag_chunks_fts JOIN rag_chunks c ON c.id = rag_chunks_fts.rowid
+       JOIN rag_documents d ON d.id = c.document_id
+       WHERE rag_chunks_fts MATCH ? AND d.collection_id = ?
+       ORDER BY bm25(rag_chunks_fts, 1.0, 0.5) LIMIT ?`,
+    );
+    let compared = 0;
+    for (let round = 0; round < 20; round++) {
+      for (const collection of collections) {
+        const batch = new DocumentBatch<string>(store, collection, () => {}, {
+          chunks: 1 + (random.nextUint32() % 100),
+        });
+        const sources = new Set<string>();
+        for (let index = 0; index < 30; index++) {
+          const source = `d${random.nextUint32() % 120}`;
+          if (sources.has(source)) continue;
+          sources.add(source);
+          batch.add(
+            {
+              document: {
+                source,
+                kind: 'inline',
+                title: undefined,
+                contentSha256: `${round}-${index}`,
+                sizeBytes: 1,
+              },
+              chunks: Array.from({ length: random.nextUint32() % 6 }, (_, position) => ({
+                index: position,
+                text: random.nextUnit() < 0.2 ? pick(repeated) : text(),
+                headingPath: random.nextUnit() < 0.3 ? [word(), word()] : [],
+                start: 0,
+                end: 1,
+                tokenCount: 1,
+              })),
+            },
+            source,
+          );
+        }
+        batch.commit();
+        for (let index = 0; index < 5; index++) {
+          store.removeDocument(collection, `d${random.nextUint32() % 120}`);
+        }
+      }
+      for (let index = 0; index < 10; index++) {
+        const collection = pick(collections);
+        const query = Array.from({ length: 1 + (random.nextUint32() % 5) }, word).join(' ');
+        for (const k of [1, 3, 10, 1000]) {
+          const expected = full.all(termsMatchExpression(queryTerms(query)), collection.id, k);
+          const actual = store.searchBm25(collection, query, k);
+          expect(
+            actual.map((chunk) => ({ chunkId: chunk.chunkId, score: chunk.score })),
+            `${query} (k=${k}, round ${round})`,
+          ).toEqual(expected);
+          compared += 1;
+        }
+      }
+    }
+    expect(compared).toBe(800);
   });
 
   it('builds the postings of a collection indexed before tandem kept them (schema 2)', async () => {

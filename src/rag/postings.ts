@@ -654,6 +654,7 @@ export class PostingsIndex {
             const normaliser = bm25Normaliser(reader.varint(), averageLength);
             const slot = id - lowestId;
             const before = scores[slot] as number;
+            // A posting always adds more than 0 (its term is there, idf ≥ 1e-6): 0 is unseen.
             if (before === 0) found.push(id);
             scores[slot] = before + bm25Contribution(entry.idf, frequency, normaliser);
           }

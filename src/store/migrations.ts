@@ -139,4 +139,40 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE rag_collections ADD COLUMN postings_ready INTEGER NOT NULL DEFAULT 0
     CHECK (postings_ready IN (0, 1));
   `,
+  // 4: the web app's chat conversations and their messages, with the user's rating of an
+  // answer (src/store/conversations.ts). figures, sources and citations are JSON text: their
+  // shape belongs to the caller. Listing is by updated_at, newest first, with id breaking ties.
+  `
+  CREATE TABLE chat_conversations (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE INDEX chat_conversations_updated_at ON chat_conversations (updated_at, id);
+
+  CREATE TABLE chat_messages (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES chat_conversations (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL CHECK (position >= 0),
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content TEXT NOT NULL,
+    -- The served model's name; assistant messages only.
+    model TEXT CHECK (model IS NULL OR role = 'assistant'),
+    figures TEXT,
+    sources TEXT,
+    citations TEXT,
+    finish TEXT,
+    error TEXT,
+    rating INTEGER CHECK (rating IN (-1, 1)),
+    rating_comment TEXT,
+    rated_at TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (conversation_id, position),
+    -- Only answers are rated, and a comment or a time only goes with a rating.
+    CHECK (rating IS NULL OR role = 'assistant'),
+    CHECK (rating IS NOT NULL OR (rating_comment IS NULL AND rated_at IS NULL))
+  ) STRICT;
+  `,
 ];

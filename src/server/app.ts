@@ -18,6 +18,7 @@ import {
   StreamInterruptedError,
   TimeoutError,
 } from '../errors.js';
+import type { Database } from '../store/database.js';
 import {
   completeChat,
   completionId,
@@ -35,6 +36,8 @@ import {
   parseEmbeddingsRequest,
   toGenerateRequest,
 } from './openai-request.js';
+import { addWebApi } from './web-api.js';
+import { serveWebAssets } from './web-assets.js';
 
 export interface ServerAppOptions {
   pool: ModelPool;
@@ -51,6 +54,15 @@ export interface ServerAppOptions {
   clock?: () => number;
   /** Epoch seconds for `created`. */
   now?: () => number;
+  /** The web app at `/` and its API under /api; left out, the server is the OpenAI API only. */
+  web?: {
+    /** The built app's folder (dist/web). */
+    root: string;
+    /** tandem's database: conversations, ratings, RAG collections. */
+    database: Database;
+    /** The engine (or server preset) behind a served model. */
+    engineOf: (name: string) => string;
+  };
 }
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 429 | 500 | 502 | 503 | 504;
@@ -285,6 +297,7 @@ export function createServerApp(
     return next();
   };
   app.use('/v1/*', requireKey);
+  app.use('/api/*', requireKey);
   app.use('/metrics', requireKey);
 
   // Open to health checks; the models are listed only to a caller with the key.
@@ -556,6 +569,16 @@ export function createServerApp(
       openAIError(`Internal error: ${errorLine(error)}`, 'server_error', null, 'internal_error'),
     ),
   );
+
+  if (options.web !== undefined) {
+    addWebApi(app, {
+      pool,
+      database: options.web.database,
+      engineOf: options.web.engineOf,
+      isDemo: (name) => options.isDemo?.(name) === true,
+    });
+    serveWebAssets(app, options.web.root);
+  }
 
   return app;
 }

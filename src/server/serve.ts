@@ -10,9 +10,11 @@ import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import { InvalidArgumentError, TandemError } from '../errors.js';
 import { listCachedModels, tandemHome } from '../models/cache.js';
 import { DEMO_MODEL_NAMES, isDemoModelName } from '../models/demo/demo-models.js';
+import { defaultDatabasePath, openDatabase } from '../store/database.js';
 import { createServerApp, type ServerAppOptions } from './app.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { ModelPool, type ServedModelConfig } from './model-pool.js';
+import { defaultWebRoot } from './web-assets.js';
 
 export interface ServeOptions {
   host?: string;
@@ -30,6 +32,10 @@ export interface ServeOptions {
   engineOptions?: CreateEngineOptions;
   /** Serve the catalog models pulled into the cache under their names. Default true. */
   servePulledModels?: boolean;
+  /** tandem's database for the web app (conversations, collections); default $TANDEM_HOME/tandem.db. */
+  databasePath?: string;
+  /** The built web app (default: this installation's dist/web). */
+  webRoot?: string;
 }
 
 export interface RunningServer {
@@ -137,6 +143,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       metrics.setInFlight(name, inFlight);
     },
   });
+  const database = openDatabase(
+    options.databasePath ??
+      defaultDatabasePath(engineOptions.home ?? tandemHome(engineOptions.env ?? process.env)),
+  );
   const app = createServerApp({
     pool,
     metrics,
@@ -145,6 +155,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     loopbackHostsOnly: loopback,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     isDemo: (name) => isDemoReference(pool.referenceOf(name)),
+    web: {
+      root: options.webRoot ?? defaultWebRoot(),
+      database,
+      engineOf: (name) => engineLabel(pool.referenceOf(name)),
+    },
   });
   const port = options.port ?? DEFAULT_PORT;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -176,8 +191,20 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
       await pool.close();
+      database.close();
     },
   };
+}
+
+/** 'llama', 'onnx', or the server preset ('foundry', 'ollama', 'openai'…) behind a reference. */
+function engineLabel(reference: string | undefined): string {
+  if (reference === undefined) return 'unknown';
+  try {
+    const parsed = parseModelReference(reference);
+    return parsed.kind === 'local' ? parsed.engine : parsed.preset;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** demo-slm, llama:demo-llm, onnx:demo-slm?device=webgpu…: a built-in random-weight model. */

@@ -1,0 +1,196 @@
+/**
+ * The web app in a real browser: Debian's chromium (headless) driven by playwright-core,
+ * against a real `tandem serve` on 127.0.0.1 with the demo models and a scripted
+ * OpenAI-compatible server (for answers with citations and hostile Markdown). Every request
+ * the page makes is intercepted: one that leaves the server's origin fails the test. A
+ * screenshot of each page is saved under test-results/screenshots/.
+ *
+ * Skipped, with the reason, where chromium or the built app is missing (.ci/run installs
+ * chromium; `npm test` builds the app first).
+ */
+
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../src/server/serve.js';
+import { defaultWebRoot } from '../src/server/web-assets.js';
+import { TEST_HOME } from '../src/test-support/demo-models.js';
+import { type ScriptedServer, startScriptedServer } from '../src/test-support/scripted-server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = join(import.meta.dirname, '..', 'test-results', 'screenshots');
+const missing = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is not installed (apt-get install chromium)`
+  : !existsSync(join(defaultWebRoot(), 'index.html'))
+    ? 'the web app is not built (npm run build)'
+    : undefined;
+if (missing !== undefined) console.warn(`web app browser tests skipped: ${missing}`);
+
+const BROWSER_FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** A cited answer with an invalid citation and Markdown that tries to inject HTML. */
+const CITED_ANSWER =
+  'Hotel nights in Paris are reimbursed up to **180 euros** [1]. Leave is 25 days [2], see also [7].\n\n<img src="http://198.51.100.7/x.png" onerror="window.injected=1"><script>window.injected=2</script>';
+
+describe.skipIf(missing !== undefined)('web app in chromium', () => {
+  let browser: Browser;
+  let server: RunningServer;
+  let upstream: ScriptedServer;
+  let context: BrowserContext;
+  let page: Page;
+  let outside: string[];
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    upstream = await startScriptedServer({
+      models: ['cited'],
+      chatScripts: () => [
+        ...CITED_ANSWER.split(/(?<= )/).map((piece) => ({
+          type: 'delta' as const,
+          delta: { content: piece },
+        })),
+        { type: 'delta', delta: {}, finishReason: 'stop' },
+        { type: 'done' },
+      ],
+    });
+    server = await startServer({
+      port: 0,
+      engineOptions: { home: TEST_HOME, threads: 1, gpu: 'cpu' },
+      databasePath: join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db'),
+      servePulledModels: false,
+      models: [{ name: 'cited', reference: `${upstream.baseUrl}#cited` }],
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_FLAGS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await upstream?.close();
+  });
+
+  beforeEach(async () => {
+    outside = [];
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(`${server.url}/`)) return route.continue();
+      outside.push(url);
+      return route.abort('blockedbyclient');
+    });
+    page = await context.newPage();
+  });
+
+  afterEach(async () => {
+    await context.close();
+    // No request left 127.0.0.1 (the server's origin).
+    expect(outside).toEqual([]);
+  });
+
+  async function ask(options: { model: string; question: string; documents?: string }) {
+    await page.getByTestId('model-picker').selectOption(options.model);
+    if (options.documents !== undefined) {
+      await page.getByLabel('Paste documents').check();
+      await page.getByTestId('documents').fill(options.documents);
+    }
+    await page.getByTestId('prompt').fill(options.question);
+    await page.getByTestId('send').click();
+  }
+
+  it('streams a chat answer from a demo model and shows the sources of pasted documents', async () => {
+    await page.goto(`${server.url}/`);
+    await ask({
+      model: 'demo-slm',
+      question: 'How much is a hotel night in Paris reimbursed?',
+      documents:
+        '# Travel policy\n\nHotel stays are reimbursed up to 180 euros per night in Paris.\n---\n# Leave policy\n\nEveryone has 25 days of paid leave per year.',
+    });
+    // The answer streams: text appears before the figures that come at the end.
+    const answer = page.getByTestId('assistant-message').last();
+    await expect
+      .poll(async () => (await answer.locator('.answer').innerText()).length)
+      .toBeGreaterThan(0);
+    await answer.getByTestId('figures').waitFor({ timeout: 60_000 });
+    expect(await answer.getByTestId('figures').innerText()).toMatch(
+      /TTFT \d+ ms · [\d.]+ tok\/s · \d+ tokens \(engine\)/,
+    );
+    const source = page.getByTestId('source').first();
+    expect(await source.innerText()).toContain('Travel policy');
+    expect(await source.innerText()).toContain('180 euros');
+    expect(await answer.innerText()).toContain('Random-weight demo model');
+    expect(await answer.getByTestId('citation-check').innerText()).toContain('no citation');
+    await page.screenshot({ path: join(SCREENSHOTS, 'chat.png'), fullPage: true });
+  });
+
+  it('links citations to the highlighted source, marks invalid ones, and renders no HTML from the model', async () => {
+    await page.goto(`${server.url}/`);
+    await ask({
+      model: 'cited',
+      question: 'What are the hotel and leave rules?',
+      documents:
+        '# Travel policy\n\nHotel stays are reimbursed up to 180 euros per night in Paris.\n---\n# Leave policy\n\nEveryone has 25 days of paid leave per year and the hotel rules apply.',
+    });
+    const answer = page.getByTestId('assistant-message').last();
+    await answer.getByTestId('figures').waitFor({ timeout: 30_000 });
+    expect(await answer.locator('strong').innerText()).toBe('180 euros');
+    // No element from the model's HTML, and nothing it tried ran.
+    expect(await answer.locator('img, script').count()).toBe(0);
+    expect(
+      await page.evaluate(() => (globalThis as { injected?: number }).injected),
+    ).toBeUndefined();
+    // [1] and [2] are links to sources, [7] names none.
+    expect(await answer.locator('button.citation:not(.invalid)').allInnerTexts()).toEqual([
+      '[1]',
+      '[2]',
+    ]);
+    const invalid = answer.locator('button.citation.invalid');
+    expect(await invalid.innerText()).toBe('[7]');
+    expect(await answer.getByTestId('citation-check').innerText()).toContain('invalid [7]');
+    await answer.locator('button.citation[data-citation="2"]').click();
+    const highlighted = page.locator('[data-testid="source"].highlighted');
+    expect(await highlighted.getAttribute('data-number')).toBe('2');
+    expect(await highlighted.innerText()).toBe(await page.getByTestId('source').nth(1).innerText());
+    expect(await page.getByTestId('source').count()).toBe(2);
+    await page.screenshot({ path: join(SCREENSHOTS, 'chat-citations.png'), fullPage: true });
+  });
+
+  it('keeps a rating and its comment after a reload', async () => {
+    await page.goto(`${server.url}/`);
+    await ask({ model: 'demo-slm', question: 'Rate this answer, please.' });
+    const answer = page.getByTestId('assistant-message').last();
+    await answer.getByTestId('figures').waitFor({ timeout: 60_000 });
+    await answer.getByRole('button', { name: /Bad/ }).click();
+    await answer.getByPlaceholder('Why? (optional)').fill('Noise, as expected.');
+    await answer.getByRole('button', { name: 'Save' }).click();
+    await answer.locator('.rating-comment').waitFor();
+    await page.reload();
+    await page.getByTestId('conversations').getByText('Rate this answer, please.').click();
+    const reloaded = page.getByTestId('assistant-message').last();
+    await expect
+      .poll(() => reloaded.getByRole('button', { name: /Bad/ }).getAttribute('aria-pressed'), {
+        timeout: 10_000,
+      })
+      .toBe('true');
+    expect(await reloaded.locator('.rating-comment').innerText()).toContain('Noise, as expected.');
+  });
+
+  it('stops a streaming answer and keeps what was written', async () => {
+    await page.goto(`${server.url}/`);
+    await ask({ model: 'demo-llm', question: 'Write a long essay.' });
+    const answer = page.getByTestId('assistant-message').last();
+    await expect
+      .poll(async () => (await answer.locator('.answer').innerText()).length, { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    await page.getByTestId('stop').click();
+    await answer.getByText('Stopped.').waitFor({ timeout: 30_000 });
+    expect((await answer.locator('.answer').innerText()).length).toBeGreaterThan(0);
+  });
+});

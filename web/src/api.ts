@@ -1,0 +1,149 @@
+/**
+ * The web app's calls to `tandem serve` (same origin): JSON routes under /api and the chat's
+ * server-sent events, read from a fetch body so the stop button can abort them.
+ */
+
+export interface ServedModel {
+  name: string;
+  reference: string;
+  engine: string;
+  demo: boolean;
+  loaded: boolean;
+}
+
+export interface CollectionSummary {
+  name: string;
+  documentCount: number;
+  chunkCount: number;
+}
+
+/** The figures the server measured for one answer. */
+export interface AnswerFigures {
+  ttftMs?: number;
+  e2eMs?: number;
+  decodeTokensPerSecond?: number;
+  outputTokens?: number;
+  outputTokensSource?: string;
+  promptTokens?: number;
+  queueMs?: number;
+  retrievalMs?: number;
+  demo?: boolean;
+}
+
+export interface AnswerSource {
+  number: number;
+  chunkId: number;
+  label: string;
+  source: string;
+  excerpt: string;
+  score: number;
+  truncated: boolean;
+}
+
+export interface CitationSummary {
+  valid: number[];
+  invalid: number[];
+  unused: number[];
+  uncited: boolean;
+}
+
+export interface StoredMessage {
+  id: number;
+  role: 'user' | 'assistant';
+  content: string;
+  model?: string;
+  figures?: AnswerFigures;
+  sources?: AnswerSource[];
+  citations?: CitationSummary;
+  finish?: string;
+  error?: string;
+  rating?: 1 | -1;
+  ratingComment?: string;
+}
+
+export interface ConversationSummary {
+  id: number;
+  title: string;
+  updatedAt: string;
+  messageCount: number;
+}
+
+export interface Conversation {
+  id: number;
+  title: string;
+  messages: StoredMessage[];
+}
+
+/** One line from the server's error body, or the status. */
+async function failure(response: Response): Promise<Error> {
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const body = (await response.json()) as { error?: { message?: string } | string };
+    const text = typeof body.error === 'string' ? body.error : body.error?.message;
+    if (text) message = text;
+  } catch {
+    // Not JSON: keep the status line.
+  }
+  return new Error(message);
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  if (!response.ok) throw await failure(response);
+  return (await response.json()) as T;
+}
+
+export async function sendJson<T>(path: string, method: string, body: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await failure(response);
+  return (await response.json()) as T;
+}
+
+/** A server-sent event: its name and parsed JSON data. */
+export interface StreamEvent {
+  event: string;
+  data: unknown;
+}
+
+/**
+ * POSTs `body` and calls `onEvent` for each server-sent event as it arrives, stamped with
+ * performance.now() before parsing. Resolves when the stream ends; rejects on a failed
+ * request or a dropped connection (an abort rejects with an AbortError).
+ */
+export async function streamEvents(
+  path: string,
+  body: unknown,
+  onEvent: (event: StreamEvent, atMs: number) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok || response.body === null) throw await failure(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const atMs = performance.now();
+    buffer += value;
+    for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+      }
+      if (data.length > 0) onEvent({ event, data: JSON.parse(data.join('\n')) }, atMs);
+    }
+  }
+}

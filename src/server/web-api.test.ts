@@ -229,7 +229,7 @@ describe('web API', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(answer?.finish).toBe('aborted');
-    expect((answer?.content as string).length).toBeGreaterThan(0);
+    expect(String(answer?.content).length).toBeGreaterThan(0);
     expect(answer?.error).toBeUndefined();
   });
 

@@ -16,6 +16,9 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/server/serve.js';
 import { defaultWebRoot } from '../src/server/web-assets.js';
+import { saveRun } from '../src/store/bench-store.js';
+import { withDatabase } from '../src/store/database.js';
+import { syntheticRun } from '../src/store/test-support/bench-run.js';
 import { TEST_HOME } from '../src/test-support/demo-models.js';
 import { type ScriptedServer, startScriptedServer } from '../src/test-support/scripted-server.js';
 
@@ -61,10 +64,15 @@ describe.skipIf(missing !== undefined)('web app in chromium', () => {
         { type: 'done' },
       ],
     });
+    const databasePath = join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db');
+    // A stored bench run (made-up requests, as the report tests use) for the Compare page.
+    withDatabase(databasePath, (db) =>
+      saveRun(db, { ...syntheticRun({ models: ['demo-slm', 'demo-llm'] }), name: 'e2e run' }),
+    );
     server = await startServer({
       port: 0,
       engineOptions: { home: TEST_HOME, threads: 1, gpu: 'cpu' },
-      databasePath: join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db'),
+      databasePath,
       servePulledModels: false,
       models: [{ name: 'cited', reference: `${upstream.baseUrl}#cited` }],
     });
@@ -192,5 +200,38 @@ describe.skipIf(missing !== undefined)('web app in chromium', () => {
     await page.getByTestId('stop').click();
     await answer.getByText('Stopped.').waitFor({ timeout: 30_000 });
     expect((await answer.locator('.answer').innerText()).length).toBeGreaterThan(0);
+  });
+
+  it('compares models side by side: the chart gains a point per run, kept across a reload', async () => {
+    await page.goto(`${server.url}/#/compare`);
+    await page.getByTestId('compare-prompt').fill('Say something short.');
+    await page.getByLabel('Max tokens').fill('12');
+    await page.getByLabel('cited').uncheck();
+    await page.getByLabel('demo-slm').check();
+    await page.getByLabel('demo-llm').check();
+    await page.getByTestId('compare-run').click();
+    const runs = page.getByTestId('compare-runs').locator('tbody tr');
+    await expect.poll(() => runs.count(), { timeout: 60_000 }).toBe(2);
+    expect(await page.locator('.chart').first().getAttribute('data-points')).toBe('2');
+    expect(await page.locator('.chart canvas').count()).toBe(2);
+    const panes = page.getByTestId('compare-pane');
+    expect(await panes.count()).toBe(2);
+    expect(await panes.first().locator('.figures').innerText()).toMatch(
+      /TTFT \d+ ms( \(cold\))? · [\d.]+ tok\/s · 12 tokens \(usage\)/,
+    );
+    // Toggle to one model and run again: one more point.
+    await page.getByLabel('demo-llm').uncheck();
+    await page.getByTestId('compare-run').click();
+    await expect.poll(() => runs.count(), { timeout: 60_000 }).toBe(3);
+    expect(await page.locator('.chart').first().getAttribute('data-points')).toBe('3');
+    expect(await runs.nth(2).locator('td').nth(1).innerText()).toBe('demo-slm');
+    await page.screenshot({ path: join(SCREENSHOTS, 'compare.png'), fullPage: true });
+    await page.reload();
+    await expect.poll(() => runs.count(), { timeout: 10_000 }).toBe(3);
+    // A stored bench run opens as its HTML report.
+    const link = page.getByTestId('bench-runs').getByRole('link', { name: /e2e run/ });
+    const [report] = await Promise.all([context.waitForEvent('page'), link.click()]);
+    await report.waitForLoadState();
+    expect(await report.title()).toContain('e2e run');
   });
 });

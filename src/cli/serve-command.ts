@@ -19,6 +19,7 @@ export interface ServeFlags {
   keepAlive?: string;
   threads?: number;
   gpu?: GpuChoice;
+  db?: string;
 }
 
 /** `30s`, `5m`, `1h`, `250ms`, a bare number of seconds, or `forever`/`-1`. */
@@ -80,6 +81,7 @@ export function serveOptionsFrom(flags: ServeFlags, terminal: Terminal): ServeOp
     options.apiKey = flags.apiKey;
   }
   if (flags.allowUnauthenticated === true) options.allowUnauthenticated = true;
+  if (flags.db !== undefined) options.databasePath = flags.db;
   return options;
 }
 
@@ -88,6 +90,7 @@ export async function serveCommand(flags: ServeFlags, terminal: Terminal): Promi
   const server = await startServer(options);
   const out = terminal.stdout;
   out.write(`tandem serve: OpenAI-compatible API at ${server.url}/v1\n`);
+  out.write(`  web app: ${server.url}/\n`);
   for (const model of server.models) {
     const isDemo = (DEMO_MODEL_NAMES as readonly string[]).includes(model.reference);
     const source = model.reference === model.name ? '' : ` → ${model.reference}`;
@@ -151,6 +154,10 @@ export function registerServeCommand(
     )
     .option('--threads <n>', 'llama threads per model', (value: string) =>
       parseWholeNumber(value, '--threads', { min: 1 }),
+    )
+    .option(
+      '--db <file>',
+      "the web app's conversations and collections (default $TANDEM_HOME/tandem.db)",
     )
     .action((flags: ServeFlags) => exitWith(serveCommand(flags, terminal)));
 }

@@ -12,12 +12,14 @@
 import type { Context, Env, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import { renderHtml } from '../bench/reports/html.js';
 import type { ChatMessage as EngineMessage } from '../engines/spec.js';
 import { errorLine } from '../errors.js';
 import { askGrounded, type GroundedAnswer, type GroundedSource, sourceLabel } from '../rag/ask.js';
 import { indexTexts } from '../rag/ingest.js';
 import { type RagCollection, RagStore } from '../rag/rag-store.js';
 import { GenerationError, measureRun, type RunResult } from '../run/run-model.js';
+import { getRun, listRuns } from '../store/bench-store.js';
 import {
   type ChatMessage,
   ConversationNotFoundError,
@@ -25,6 +27,7 @@ import {
   MessageNotFoundError,
 } from '../store/conversations.js';
 import type { Database } from '../store/database.js';
+import { RunNotFoundError } from '../store/errors.js';
 import type { ModelPool } from './model-pool.js';
 
 export interface WebApiOptions {
@@ -137,6 +140,29 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
       })),
     }),
   );
+
+  route.get('/api/bench/runs', (c) =>
+    c.json({
+      data: listRuns(database, { limit: 50 }).map((run) => ({
+        id: run.id,
+        name: run.name,
+        startedAt: run.startedAt,
+        status: run.status,
+        models: run.models,
+        requests: run.requests,
+      })),
+    }),
+  );
+
+  // A stored bench run as the same HTML report `tandem bench --report x.html` writes.
+  route.get('/api/bench/runs/:id{[0-9]+}/report', (c) => {
+    try {
+      return c.html(renderHtml(getRun(database, Number(c.req.param('id')))));
+    } catch (error) {
+      if (error instanceof RunNotFoundError) return apiError(c, 404, error.message);
+      throw error;
+    }
+  });
 
   route.get('/api/conversations', (c) =>
     c.json({

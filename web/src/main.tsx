@@ -6,6 +6,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ChatPage } from './chat.js';
+import { ComparePage } from './compare.js';
 import './styles.css';
 
 interface View {
@@ -14,7 +15,10 @@ interface View {
   render: () => preact.JSX.Element;
 }
 
-const VIEWS: readonly View[] = [{ hash: '#/chat', label: 'Chat', render: () => <ChatPage /> }];
+const VIEWS: readonly View[] = [
+  { hash: '#/chat', label: 'Chat', render: () => <ChatPage /> },
+  { hash: '#/compare', label: 'Compare', render: () => <ComparePage /> },
+];
 
 function currentView(): View {
   return VIEWS.find((view) => view.hash === location.hash) ?? (VIEWS[0] as View);

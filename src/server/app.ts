@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import {
   ApiCallError,
@@ -246,9 +247,55 @@ export function createServerApp(
   // CORS headers only stop a page from reading the answer; a cross-origin "simple" POST
   // (text/plain, a form) would still run. A request whose Origin is not allowed is refused
   // before any work. Clients that are not browsers send no Origin.
+  /** The page's own origin: the web app served here calls /api and /v1 from it. */
+  const sameOrigin = (c: Context, origin: string): boolean =>
+    origin === `${new URL(c.req.url).protocol}//${c.req.header('host') ?? ''}`;
+
+  // The web app's API holds conversations: only the app itself (its own origin) or a client
+  // that is not a browser (no Origin) may use it, never another site, nor `null`. A POST must
+  // say it is JSON, so that a cross-site form or text/plain POST is refused before any work.
+  app.use('/api/*', async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !sameOrigin(c, origin)) {
+      return c.json(
+        {
+          error: {
+            message: `Refused: /api serves only tandem's own web app, not origin '${origin.slice(0, 100)}'.`,
+          },
+        },
+        403,
+      );
+    }
+    if (c.req.method === 'POST') {
+      if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
+        return c.json({ error: { message: 'Send the body as application/json.' } }, 415);
+      }
+    }
+    await next();
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) =>
+        c.json(
+          {
+            error: {
+              message: `The body is over this server's limit of ${options.maxBodyBytes} bytes: send fewer or shorter documents.`,
+            },
+          },
+          413,
+        ),
+    }),
+  );
+
   app.use('*', async (c, next) => {
     const origin = c.req.header('origin');
-    if (origin !== undefined && allowedOrigin(options.cors, origin) === null) {
+    if (
+      origin !== undefined &&
+      !sameOrigin(c, origin) &&
+      allowedOrigin(options.cors, origin) === null
+    ) {
       return errorResponse(
         c,
         403,

@@ -233,11 +233,64 @@ describe('web API', () => {
     expect(answer?.error).toBeUndefined();
   });
 
+  it('serves /api only to its own page or to non-browser clients, as JSON within the body limit', async () => {
+    const server = await start({ maxBodyBytes: 4096 });
+    const list = (origin?: string) =>
+      fetch(`${server.url}/api/conversations`, {
+        headers: origin === undefined ? {} : { origin },
+      });
+    expect((await list()).status).toBe(200);
+    expect((await list(server.url)).status).toBe(200);
+    for (const origin of ['null', 'http://localhost:3000', 'https://evil.example']) {
+      const refused = await list(origin);
+      expect(refused.status, origin).toBe(403);
+    }
+    const asText = await fetch(`${server.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ model: 'demo-slm', question: 'hi' }),
+    });
+    expect(asText.status).toBe(415);
+    const tooBig = await chat(server, {
+      model: 'demo-slm',
+      question: 'hi',
+      documents: ['x'.repeat(10_000)],
+    });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.error).toContain('limit of 4096 bytes');
+    expect((await getJson(server, '/api/conversations/0')).status).toBe(404);
+    expect((await getJson(server, '/api/conversations/99999999999999999999')).status).toBe(404);
+  });
+
+  it('keeps the sources of a grounded answer that was stopped', async () => {
+    const server = await start();
+    const { events } = await chat(
+      server,
+      {
+        model: 'demo-llm',
+        question: 'Hotel nights?',
+        documents: ['Hotel nights are reimbursed.'],
+        maxTokens: 200,
+      },
+      (event) => event.event === 'delta',
+    );
+    const conversationId = events[0]?.data.conversationId as number;
+    let answer: Record<string, unknown> | undefined;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const conversation = await getJson(server, `/api/conversations/${conversationId}`);
+      answer = (conversation.body.messages as Record<string, unknown>[])[1];
+      if (answer?.finish !== 'streaming') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(answer?.finish).toBe('aborted');
+    expect(answer?.sources).toEqual([expect.objectContaining({ number: 1 })]);
+  });
+
   it('refuses bad requests with one clear line', async () => {
     const server = await start();
     expect(await chat(server, { model: 'demo-slm', question: '   ' })).toMatchObject({
       status: 400,
-      error: 'Invalid chat request: question: The question is empty..',
+      error: 'Invalid chat request: question: the question is empty.',
     });
     expect(await chat(server, { model: 'nope', question: 'hi' })).toMatchObject({ status: 404 });
     expect(
@@ -253,7 +306,11 @@ describe('web API', () => {
       status: 400,
       error: 'Give pasted documents or a collection, not both.',
     });
-    const notJson = await fetch(`${server.url}/api/chat`, { method: 'POST', body: 'hello' });
+    const notJson = await fetch(`${server.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'hello',
+    });
     expect(notJson.status).toBe(400);
   });
 

@@ -45,7 +45,7 @@ const MAX_DOCUMENTS = 50;
 
 const chatRequest = z.object({
   model: z.string().min(1).max(200),
-  question: z.string().trim().min(1, 'The question is empty.').max(20_000),
+  question: z.string().trim().min(1, 'the question is empty').max(20_000),
   conversationId: z.number().int().positive().optional(),
   documents: z.array(z.string().max(MAX_DOCUMENT_CHARACTERS)).min(1).max(MAX_DOCUMENTS).optional(),
   collection: z.string().min(1).max(64).optional(),
@@ -175,8 +175,15 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
     }),
   );
 
+  /** A conversation id from the path; 0 when it is not one (no conversation has it). */
+  const conversationId = (c: Context) => {
+    const id = Number(c.req.param('id'));
+    return Number.isSafeInteger(id) && id > 0 ? id : 0;
+  };
+
   route.get('/api/conversations/:id{[0-9]+}', (c) => {
-    const conversation = conversations.get(Number(c.req.param('id')));
+    const id = conversationId(c);
+    const conversation = id === 0 ? undefined : conversations.get(id);
     if (conversation === undefined) {
       return apiError(c, 404, `No conversation ${c.req.param('id')}: reload the list.`);
     }
@@ -188,7 +195,8 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
   });
 
   route.delete('/api/conversations/:id{[0-9]+}', (c) => {
-    const removed = conversations.remove(Number(c.req.param('id')));
+    const id = conversationId(c);
+    const removed = id !== 0 && conversations.remove(id);
     return removed
       ? c.json({ removed: true })
       : apiError(c, 404, `No conversation ${c.req.param('id')}: reload the list.`);
@@ -290,6 +298,8 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
           void send('delta', { text: part.text });
         }
       };
+      // Sources already sent are stored with the answer however it ends.
+      let sent: ReturnType<typeof pageSource>[] | undefined;
       let pasted: RagStore | undefined;
       let lease: Awaited<ReturnType<ModelPool['acquire']>> | undefined;
       try {
@@ -316,7 +326,10 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
             retrieval: { mode: 'bm25', k: request.k },
             ...generation,
             onPart,
-            onSources: (sources) => void send('sources', { sources: sources.map(pageSource) }),
+            onSources: (sources) => {
+              sent = sources.map(pageSource);
+              void send('sources', { sources: sent });
+            },
           });
           run = grounded.run;
           if (grounded.notCovered) {
@@ -361,13 +374,28 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
       } catch (error) {
         const aborted = abort.signal.aborted;
         const partial = error instanceof GenerationError ? error.result : undefined;
-        const stored = conversations.updateMessage(assistant.id, {
-          content: partial?.text ?? text,
-          ...(partial === undefined ? {} : { figures: answerFigures(partial, undefined) }),
-          finish: aborted ? 'aborted' : 'error',
-          error: aborted ? null : errorLine(error),
-        });
-        if (!aborted) await send('error', { message: pageMessage(stored) });
+        const content = partial?.text ?? text;
+        let stored: ReturnType<typeof pageMessage>;
+        try {
+          stored = pageMessage(
+            conversations.updateMessage(assistant.id, {
+              content,
+              ...(partial === undefined ? {} : { figures: answerFigures(partial, undefined) }),
+              ...(sent === undefined ? {} : { sources: sent }),
+              finish: aborted ? 'aborted' : 'error',
+              error: aborted ? null : errorLine(error),
+            }),
+          );
+        } catch (storing) {
+          // The conversation was deleted meanwhile: say why the answer ends here.
+          stored = {
+            ...pageMessage(assistant),
+            content,
+            finish: 'error',
+            error: errorLine(storing),
+          };
+        }
+        if (!aborted) await send('error', { message: stored });
       } finally {
         lease?.release();
         pasted?.close();

@@ -94,7 +94,8 @@ function Rating({
     try {
       const updated = await sendJson<StoredMessage>(`/api/messages/${message.id}/rating`, 'POST', {
         rating,
-        comment: text.trim() === '' ? undefined : text.trim(),
+        // Clearing the rating clears its comment too.
+        comment: rating === null || text.trim() === '' ? undefined : text.trim(),
       });
       setError(undefined);
       onRated(updated);
@@ -349,6 +350,7 @@ export function ChatPage() {
     const abort = new AbortController();
     controller.current = abort;
     let conversationId = conversation?.id;
+    let failed: string | undefined;
     const update = (patch: Partial<StoredMessage>) => {
       answer = { ...answer, ...patch };
       setPending([user, answer]);
@@ -379,11 +381,17 @@ export function ChatPage() {
         abort.signal,
       );
     } catch (failure) {
-      if ((failure as Error).name !== 'AbortError') setError((failure as Error).message);
+      if ((failure as Error).name !== 'AbortError') failed = (failure as Error).message;
     } finally {
-      setStreaming(false);
       controller.current = undefined;
-      if (conversationId !== undefined) await open(conversationId, answer.id);
+      if (conversationId !== undefined && answer.id > 0) await open(conversationId, answer.id);
+      else setPending([]);
+      if (failed !== undefined) {
+        // The request was refused before anything was stored: keep the question to retry.
+        setError(failed);
+        if (answer.id < 0) setInput(question);
+      }
+      setStreaming(false);
       await refreshConversations();
     }
   };
@@ -406,6 +414,7 @@ export function ChatPage() {
         <button
           type="button"
           class="new-chat"
+          disabled={streaming}
           onClick={() => {
             setConversation(undefined);
             setPending([]);
@@ -420,6 +429,7 @@ export function ChatPage() {
               <button
                 type="button"
                 class={entry.id === conversation?.id ? 'conversation active' : 'conversation'}
+                disabled={streaming}
                 onClick={() => void open(entry.id)}
                 title={entry.title}
               >

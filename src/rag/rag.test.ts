@@ -12,6 +12,7 @@ import { askGrounded, fitSources, NOT_COVERED_ANSWER } from './ask.js';
 import { DocumentBatch } from './document-batch.js';
 import type { Embedder } from './embedder.js';
 import { normalized } from './embedder.js';
+import { queryTerms, termsMatchExpression } from './fts-query.js';
 import { indexPaths, indexTexts } from './ingest.js';
 import { decodeBlock, type Posting, PostingsIndex } from './postings.js';
 import { type RagCollection, RagStore, type RetrievedChunk } from './rag-store.js';
@@ -455,14 +456,8 @@ describe('grounded answers', () => {
   });
 });
 
-/** FTS5 scoring every match of the query's terms: what searchBm25 must return exactly. */
-async function expectFts5Results(
-  target: RagStore,
-  collection: RagCollection,
-  queries: readonly string[],
-  ks: readonly number[],
-): Promise<number> {
-  const { termsMatchExpression, queryTerms } = await import('./fts-query.js');
+/** FTS5 scoring every match of a query's terms: what searchBm25 must return exactly. */
+function fts5TopK(target: RagStore) {
   const full = target.db.prepare(
     `SELECT c.id AS chunkId, -bm25(rag_chunks_fts, 1.0, 0.5) AS score
      FROM rag_chunks_fts JOIN rag_chunks c ON c.id = rag_chunks_fts.rowid
@@ -470,13 +465,25 @@ async function expectFts5Results(
      WHERE rag_chunks_fts MATCH ? AND d.collection_id = ?
      ORDER BY bm25(rag_chunks_fts, 1.0, 0.5) LIMIT ?`,
   );
+  return (query: string, collectionId: number, k: number) =>
+    full.all(termsMatchExpression(queryTerms(query)), collectionId, k) as {
+      chunkId: number;
+      score: number;
+    }[];
+}
+
+/** Compares searchBm25 with {@link fts5TopK} for every query and k: ids, and scores to 1e-9. */
+async function expectFts5Results(
+  target: RagStore,
+  collection: RagCollection,
+  queries: readonly string[],
+  ks: readonly number[],
+): Promise<number> {
+  const full = fts5TopK(target);
   let compared = 0;
   for (const query of queries) {
     for (const k of ks) {
-      const expected = full.all(termsMatchExpression(queryTerms(query)), collection.id, k) as {
-        chunkId: number;
-        score: number;
-      }[];
+      const expected = full(query, collection.id, k);
       const actual = target.searchBm25(collection, query, k);
       expect(target.lastBm25Plan, query).toBe('postings');
       expect(
@@ -588,14 +595,7 @@ describe("BM25 on tandem's postings", () => {
     const text = () => Array.from({ length: 1 + (random.nextUint32() % 12) }, word).join(' ');
     const repeated = [text(), text(), text()];
     const collections = [store.ensureCollection('ties-a'), store.ensureCollection('ties-b')];
-    const { termsMatchExpression, queryTerms } = await import('./fts-query.js');
-    const full = store.db.prepare(
-      `SELECT c.id AS chunkId, -bm25(rag_chunks_fts, 1.0, 0.5) AS score
-       FROM rag_chunks_fts JOIN rag_chunks c ON c.id = rag_chunks_fts.rowid
-       JOIN rag_documents d ON d.id = c.document_id
-       WHERE rag_chunks_fts MATCH ? AND d.collection_id = ?
-       ORDER BY bm25(rag_chunks_fts, 1.0, 0.5) LIMIT ?`,
-    );
+    const full = fts5TopK(store);
     let compared = 0;
     for (let round = 0; round < 20; round++) {
       for (const collection of collections) {
@@ -637,7 +637,7 @@ describe("BM25 on tandem's postings", () => {
         const collection = pick(collections);
         const query = Array.from({ length: 1 + (random.nextUint32() % 5) }, word).join(' ');
         for (const k of [1, 3, 10, 1000]) {
-          const expected = full.all(termsMatchExpression(queryTerms(query)), collection.id, k);
+          const expected = full(query, collection.id, k);
           const actual = store.searchBm25(collection, query, k);
           expect(
             actual.map((chunk) => ({ chunkId: chunk.chunkId, score: chunk.score })),

@@ -89,6 +89,21 @@ async function getJson(server: RunningServer, path: string) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** The conversation's first answer once the server has stored how it ended (after a stop). */
+async function storedAnswer(
+  server: RunningServer,
+  conversationId: number,
+): Promise<Record<string, unknown> | undefined> {
+  let answer: Record<string, unknown> | undefined;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const conversation = await getJson(server, `/api/conversations/${conversationId}`);
+    answer = (conversation.body.messages as Record<string, unknown>[])[1];
+    if (answer?.finish !== 'streaming') break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return answer;
+}
+
 describe('web API', () => {
   it('lists the served models and collections', async () => {
     const server = await start();
@@ -220,14 +235,7 @@ describe('web API', () => {
       { model: 'demo-llm', question: 'Go on and on.', maxTokens: 2000 },
       (event) => event.event === 'delta',
     );
-    const conversationId = events[0]?.data.conversationId as number;
-    let answer: Record<string, unknown> | undefined;
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const conversation = await getJson(server, `/api/conversations/${conversationId}`);
-      answer = (conversation.body.messages as Record<string, unknown>[])[1];
-      if (answer?.finish !== 'streaming') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const answer = await storedAnswer(server, events[0]?.data.conversationId as number);
     expect(answer?.finish).toBe('aborted');
     expect(String(answer?.content).length).toBeGreaterThan(0);
     expect(answer?.error).toBeUndefined();
@@ -274,14 +282,7 @@ describe('web API', () => {
       },
       (event) => event.event === 'delta',
     );
-    const conversationId = events[0]?.data.conversationId as number;
-    let answer: Record<string, unknown> | undefined;
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const conversation = await getJson(server, `/api/conversations/${conversationId}`);
-      answer = (conversation.body.messages as Record<string, unknown>[])[1];
-      if (answer?.finish !== 'streaming') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const answer = await storedAnswer(server, events[0]?.data.conversationId as number);
     expect(answer?.finish).toBe('aborted');
     expect(answer?.sources).toEqual([expect.objectContaining({ number: 1 })]);
   });

@@ -10,6 +10,7 @@ import { bm25Contribution, bm25Normaliser } from './bm25.js';
 import {
   chunkTerms,
   decodeBlock,
+  decodeBounds,
   encodeBlock,
   encodeBounds,
   POSTINGS_BLOCK_SIZE,
@@ -106,22 +107,8 @@ describe('postings blocks', () => {
         length: entry.length,
       })),
     );
-    // Decode the pairs: none dominates another.
-    const pairs: [number, number][] = [];
-    const reader = [...bounds];
-    for (let at = 0; at < reader.length; ) {
-      const read = () => {
-        let value = 0;
-        let scale = 1;
-        for (;;) {
-          const byte = reader[at++] as number;
-          value += (byte & 0x7f) * scale;
-          if (byte < 0x80) return value;
-          scale *= 0x80;
-        }
-      };
-      pairs.push([read(), read()]);
-    }
+    // None of the pairs dominates another.
+    const pairs = decodeBounds(bounds).map(({ doubled, length }) => [doubled, length] as const);
     expect(pairs.length).toBeLessThan(postings.length);
     for (const [doubled, length] of pairs) {
       for (const [otherDoubled, otherLength] of pairs) {

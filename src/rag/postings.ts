@@ -221,7 +221,7 @@ export function decodeBlock(firstId: number, bytes: Uint8Array): Posting[] {
 }
 
 /** A posting's (2·frequency, length): what bounds its bm25() contribution. */
-interface BoundPair {
+export interface BoundPair {
   doubled: number;
   length: number;
 }
@@ -233,7 +233,7 @@ function boundPairs(postings: readonly Posting[]): BoundPair[] {
   }));
 }
 
-function decodeBounds(bounds: Uint8Array): BoundPair[] {
+export function decodeBounds(bounds: Uint8Array): BoundPair[] {
   const reader = new ByteReader(bounds);
   const pairs: BoundPair[] = [];
   while (!reader.done) pairs.push({ doubled: reader.varint(), length: reader.varint() });
@@ -262,11 +262,9 @@ export function encodeBounds(pairs: readonly BoundPair[]): Buffer {
 
 /** The largest bm25() frequency factor f·(k1+1)/(f + normaliser) of a block's bounds. */
 function boundFactor(bounds: Uint8Array, averageLength: number): number {
-  const reader = new ByteReader(bounds);
   let largest = 0;
-  while (!reader.done) {
-    const frequency = reader.varint() / 2;
-    const factor = bm25Contribution(1, frequency, bm25Normaliser(reader.varint(), averageLength));
+  for (const { doubled, length } of decodeBounds(bounds)) {
+    const factor = bm25Contribution(1, doubled / 2, bm25Normaliser(length, averageLength));
     if (factor > largest) largest = factor;
   }
   return largest;

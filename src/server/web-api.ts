@@ -46,7 +46,7 @@ const MAX_DOCUMENTS = 50;
 const chatRequest = z.object({
   model: z.string().min(1).max(200),
   question: z.string().trim().min(1, 'the question is empty').max(20_000),
-  conversationId: z.number().int().positive().optional(),
+  conversationId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   documents: z.array(z.string().max(MAX_DOCUMENT_CHARACTERS)).min(1).max(MAX_DOCUMENTS).optional(),
   collection: z.string().min(1).max(64).optional(),
   k: z.number().int().min(1).max(20).default(4),
@@ -256,24 +256,18 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
         );
       }
     }
-    let conversation: { id: number };
-    try {
-      conversation =
-        request.conversationId === undefined
-          ? conversations.create()
-          : (conversations.get(request.conversationId) ??
-            (() => {
-              throw new ConversationNotFoundError(request.conversationId as number);
-            })());
-    } catch (error) {
-      return apiError(c, 404, errorLine(error));
+    const existing =
+      request.conversationId === undefined ? undefined : conversations.get(request.conversationId);
+    if (request.conversationId !== undefined && existing === undefined) {
+      return apiError(c, 404, new ConversationNotFoundError(request.conversationId).message);
     }
-    const history = conversations.get(conversation.id)?.messages ?? [];
-    const user = conversations.appendMessage(conversation.id, {
+    const conversationId = existing?.id ?? conversations.create().id;
+    const history = existing?.messages ?? [];
+    const user = conversations.appendMessage(conversationId, {
       role: 'user',
       content: request.question,
     });
-    const assistant = conversations.appendMessage(conversation.id, {
+    const assistant = conversations.appendMessage(conversationId, {
       role: 'assistant',
       content: '',
       model: request.model,
@@ -286,7 +280,7 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
       const send = (event: string, data: unknown) =>
         stream.writeSSE({ event, data: JSON.stringify(data) });
       await send('start', {
-        conversationId: conversation.id,
+        conversationId,
         userMessageId: user.id,
         assistantMessageId: assistant.id,
         model: request.model,

@@ -75,7 +75,7 @@ export interface Conversation {
 }
 
 /** One line from the server's error body, or the status. */
-async function failure(response: Response): Promise<Error> {
+export async function failure(response: Response): Promise<Error> {
   let message = `${response.status} ${response.statusText}`;
   try {
     const body = (await response.json()) as { error?: { message?: string } | string };
@@ -127,11 +127,23 @@ export async function streamEvents(
     signal,
   });
   if (!response.ok || response.body === null) throw await failure(response);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  for await (const { event, data, atMs } of serverSentEvents(response.body)) {
+    onEvent({ event, data: JSON.parse(data) }, atMs);
+  }
+}
+
+/**
+ * The server-sent events of a response body as they arrive: the event name ('message' when
+ * unnamed), the data text, and performance.now() when its bytes arrived, before parsing.
+ */
+export async function* serverSentEvents(
+  body: ReadableStream<Uint8Array<ArrayBuffer>>,
+): AsyncGenerator<{ event: string; data: string; atMs: number }> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) return;
     const atMs = performance.now();
     buffer += value;
     for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
@@ -143,7 +155,7 @@ export async function streamEvents(
         if (line.startsWith('event:')) event = line.slice(6).trim();
         else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
       }
-      if (data.length > 0) onEvent({ event, data: JSON.parse(data.join('\n')) }, atMs);
+      if (data.length > 0) yield { event, data: data.join('\n'), atMs };
     }
   }
 }

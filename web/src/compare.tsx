@@ -11,7 +11,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { getJson, type ServedModel } from './api.js';
+import { failure, getJson, type ServedModel, serverSentEvents } from './api.js';
 
 export interface RunPoint {
   run: number;
@@ -79,43 +79,28 @@ async function measureStream(
     }),
     signal,
   });
-  if (!response.ok || response.body === null) {
-    const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-    throw new Error(body.error?.message ?? `${response.status} ${response.statusText}`);
-  }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
+  if (!response.ok || response.body === null) throw await failure(response);
   let first: number | undefined;
   let last: number | undefined;
   let events = 0;
   let usageTokens: number | undefined;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    const at = performance.now();
-    buffer += value;
-    for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-      const line = buffer.slice(0, end).trim();
-      buffer = buffer.slice(end + 2);
-      if (!line.startsWith('data:')) continue;
-      const data = line.slice(5).trim();
-      if (data === '[DONE]') continue;
-      const chunk = JSON.parse(data) as {
-        choices?: { delta?: { content?: string; reasoning_content?: string } }[];
-        usage?: { completion_tokens?: number };
-        error?: { message?: string };
-      };
-      if (chunk.error !== undefined) throw new Error(chunk.error.message ?? 'The stream failed.');
-      const delta = chunk.choices?.[0]?.delta;
-      const text = (delta?.reasoning_content ?? '') + (delta?.content ?? '');
-      if (text !== '') {
-        first ??= at;
-        last = at;
-        events += 1;
-        onText(text);
-      }
-      if (chunk.usage?.completion_tokens !== undefined) usageTokens = chunk.usage.completion_tokens;
+  for await (const { data, atMs } of serverSentEvents(response.body)) {
+    if (data === '[DONE]') continue;
+    const chunk = JSON.parse(data) as {
+      choices?: { delta?: { content?: string; reasoning_content?: string } }[];
+      usage?: { completion_tokens?: number };
+      error?: { message?: string };
+    };
+    if (chunk.error !== undefined) throw new Error(chunk.error.message ?? 'The stream failed.');
+    const delta = chunk.choices?.[0]?.delta;
+    const text = (delta?.reasoning_content ?? '') + (delta?.content ?? '');
+    if (text !== '') {
+      first ??= atMs;
+      last = atMs;
+      events += 1;
+      onText(text);
     }
+    if (chunk.usage?.completion_tokens !== undefined) usageTokens = chunk.usage.completion_tokens;
   }
   const tokens = usageTokens ?? events;
   const decodeMs = first !== undefined && last !== undefined ? last - first : undefined;

@@ -9,35 +9,20 @@
  * chromium; `npm test` builds the app first).
  */
 
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/server/serve.js';
-import { defaultWebRoot } from '../src/server/web-assets.js';
 import { saveRun } from '../src/store/bench-store.js';
 import { withDatabase } from '../src/store/database.js';
 import { syntheticRun } from '../src/store/test-support/bench-run.js';
 import { TEST_HOME } from '../src/test-support/demo-models.js';
 import { type ScriptedServer, startScriptedServer } from '../src/test-support/scripted-server.js';
+import { guardedPage, launchChromium, missingPrerequisite, SCREENSHOTS } from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = join(import.meta.dirname, '..', 'test-results', 'screenshots');
-const missing = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install chromium)`
-  : !existsSync(join(defaultWebRoot(), 'index.html'))
-    ? 'the web app is not built (npm run build)'
-    : undefined;
-if (missing !== undefined) console.warn(`web app browser tests skipped: ${missing}`);
-
-const BROWSER_FLAGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const missing = missingPrerequisite();
 
 /** A cited answer with an invalid citation and Markdown that tries to inject HTML. */
 const CITED_ANSWER =
@@ -50,9 +35,9 @@ describe.skipIf(missing !== undefined)('web app in chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let outside: string[];
+  let problems: string[];
 
   beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
     upstream = await startScriptedServer({
       models: ['cited'],
       chatScripts: () => [
@@ -76,7 +61,7 @@ describe.skipIf(missing !== undefined)('web app in chromium', () => {
       servePulledModels: false,
       models: [{ name: 'cited', reference: `${upstream.baseUrl}#cited` }],
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_FLAGS });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
@@ -86,21 +71,14 @@ describe.skipIf(missing !== undefined)('web app in chromium', () => {
   });
 
   beforeEach(async () => {
-    outside = [];
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(`${server.url}/`)) return route.continue();
-      outside.push(url);
-      return route.abort('blockedbyclient');
-    });
-    page = await context.newPage();
+    ({ context, page, outside, problems } = await guardedPage(browser, server.url));
   });
 
   afterEach(async () => {
     await context.close();
-    // No request left 127.0.0.1 (the server's origin).
+    // No request left 127.0.0.1 (the server's origin), nothing broke the page's CSP.
     expect(outside).toEqual([]);
+    expect(problems).toEqual([]);
   });
 
   async function ask(options: { model: string; question: string; documents?: string }) {

@@ -3,6 +3,7 @@ import type { GpuChoice } from '../engines/llama/llama-runtime.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DEMO_MODEL_NAMES } from '../models/demo/demo-models.js';
 import { parseWholeNumber } from '../numbers.js';
+import { parseBrowserModel } from '../server/browser-models.js';
 import { DEFAULT_PORT, parseServedModel, type ServeOptions, startServer } from '../server/serve.js';
 import { engineOptionsFrom } from './run-command.js';
 import { demoNote, dim, interruptSignal, type Terminal } from './terminal.js';
@@ -20,6 +21,7 @@ export interface ServeFlags {
   threads?: number;
   gpu?: GpuChoice;
   db?: string;
+  browserModel?: string[];
 }
 
 /** `30s`, `5m`, `1h`, `250ms`, a bare number of seconds, or `forever`/`-1`. */
@@ -82,6 +84,9 @@ export function serveOptionsFrom(flags: ServeFlags, terminal: Terminal): ServeOp
   }
   if (flags.allowUnauthenticated === true) options.allowUnauthenticated = true;
   if (flags.db !== undefined) options.databasePath = flags.db;
+  if (flags.browserModel !== undefined) {
+    options.browserModels = flags.browserModel.map(parseBrowserModel);
+  }
   return options;
 }
 
@@ -90,7 +95,7 @@ export async function serveCommand(flags: ServeFlags, terminal: Terminal): Promi
   const server = await startServer(options);
   const out = terminal.stdout;
   out.write(`tandem serve: OpenAI-compatible API at ${server.url}/v1\n`);
-  out.write(`  web app: ${server.url}/\n`);
+  out.write(`  web app: ${server.url}/ (in the browser: ${server.browserModels.join(', ')})\n`);
   for (const model of server.models) {
     const isDemo = (DEMO_MODEL_NAMES as readonly string[]).includes(model.reference);
     const source = model.reference === model.name ? '' : ` → ${model.reference}`;
@@ -158,6 +163,11 @@ export function registerServeCommand(
     .option(
       '--db <file>',
       "the web app's conversations and collections (default $TANDEM_HOME/tandem.db)",
+    )
+    .option(
+      '--browser-model <NAME=FOLDER>',
+      "offer an ONNX model folder to the web app's in-browser page (repeatable; the demo models are always offered)",
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .action((flags: ServeFlags) => exitWith(serveCommand(flags, terminal)));
 }

@@ -20,6 +20,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import type { Database } from '../store/database.js';
+import { addBrowserModelRoutes, type BrowserModels } from './browser-models.js';
 import {
   completeChat,
   completionId,
@@ -63,6 +64,8 @@ export interface ServerAppOptions {
     database: Database;
     /** The engine (or server preset) behind a served model. */
     engineOf: (name: string) => string;
+    /** ONNX model folders the "In the browser" page runs (GET /models/NAME/…). */
+    browserModels?: BrowserModels;
   };
 }
 
@@ -254,18 +257,23 @@ export function createServerApp(
   // The web app's API holds conversations: only the app itself (its own origin) or a client
   // that is not a browser (no Origin) may use it, never another site, nor `null`. A POST must
   // say it is JSON, so that a cross-site form or text/plain POST is refused before any work.
-  app.use('/api/*', async (c, next) => {
+  const ownOriginOnly: MiddlewareHandler = async (c, next) => {
     const origin = c.req.header('origin');
     if (origin !== undefined && !sameOrigin(c, origin)) {
       return c.json(
         {
           error: {
-            message: `Refused: /api serves only tandem's own web app, not origin '${origin.slice(0, 100)}'.`,
+            message: `Refused: ${c.req.path.startsWith('/models/') ? '/models' : '/api'} serves only tandem's own web app, not origin '${origin.slice(0, 100)}'.`,
           },
         },
         403,
       );
     }
+    return next();
+  };
+  app.use('/models/*', ownOriginOnly);
+  app.use('/api/*', ownOriginOnly);
+  app.use('/api/*', async (c, next) => {
     if (c.req.method === 'POST') {
       if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
         return c.json({ error: { message: 'Send the body as application/json.' } }, 415);
@@ -345,6 +353,7 @@ export function createServerApp(
   };
   app.use('/v1/*', requireKey);
   app.use('/api/*', requireKey);
+  app.use('/models/*', requireKey);
   app.use('/metrics', requireKey);
 
   // Open to health checks; the models are listed only to a caller with the key.
@@ -624,6 +633,9 @@ export function createServerApp(
       engineOf: options.web.engineOf,
       isDemo: (name) => options.isDemo?.(name) === true,
     });
+    if (options.web.browserModels !== undefined) {
+      addBrowserModelRoutes(app, options.web.browserModels);
+    }
     serveWebAssets(app, options.web.root);
   }
 

@@ -8,10 +8,11 @@ import { serve } from '@hono/node-server';
 import { parseModelReference } from '../engines/reference.js';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import { InvalidArgumentError, TandemError } from '../errors.js';
-import { listCachedModels, tandemHome } from '../models/cache.js';
+import { listCachedModels, modelsDirectory, tandemHome } from '../models/cache.js';
 import { DEMO_MODEL_NAMES, isDemoModelName } from '../models/demo/demo-models.js';
 import { defaultDatabasePath, openDatabase } from '../store/database.js';
 import { createServerApp, type ServerAppOptions } from './app.js';
+import { type BrowserModelConfig, BrowserModels } from './browser-models.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { ModelPool, type ServedModelConfig } from './model-pool.js';
 import { defaultWebRoot } from './web-assets.js';
@@ -36,6 +37,8 @@ export interface ServeOptions {
   databasePath?: string;
   /** The built web app (default: this installation's dist/web). */
   webRoot?: string;
+  /** ONNX model folders the web app may run in the browser, besides the demo models. */
+  browserModels?: readonly BrowserModelConfig[];
 }
 
 export interface RunningServer {
@@ -43,6 +46,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly models: readonly ServedModelConfig[];
+  /** The models the web app can run inside the browser (ONNX folders, demo models last). */
+  readonly browserModels: readonly string[];
   readonly metrics: ServerMetrics;
   readonly pool: ModelPool;
   close(): Promise<void>;
@@ -117,10 +122,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     );
   }
   const engineOptions = options.engineOptions ?? {};
+  const home = engineOptions.home ?? tandemHome(engineOptions.env ?? process.env);
+  const browserModels = new BrowserModels(options.browserModels ?? [], modelsDirectory(home));
   const pulled =
     options.servePulledModels === false
       ? []
-      : (await listCachedModels(engineOptions.home ?? tandemHome(engineOptions.env ?? process.env)))
+      : (await listCachedModels(home))
           .filter((model) => model.complete)
           .map((model) => model.alias);
   const models = servedModels(options.models ?? [], pulled);
@@ -143,10 +150,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       metrics.setInFlight(name, inFlight);
     },
   });
-  const database = openDatabase(
-    options.databasePath ??
-      defaultDatabasePath(engineOptions.home ?? tandemHome(engineOptions.env ?? process.env)),
-  );
+  const database = openDatabase(options.databasePath ?? defaultDatabasePath(home));
   const app = createServerApp({
     pool,
     metrics,
@@ -159,6 +163,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       root: options.webRoot ?? defaultWebRoot(),
       database,
       engineOf: (name) => engineLabel(pool.referenceOf(name)),
+      browserModels,
     },
   });
   const port = options.port ?? DEFAULT_PORT;
@@ -182,6 +187,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     url: `http://${shownHost === '127.0.0.1' ? '127.0.0.1' : shownHost}:${address.port}`,
     port: address.port,
     models,
+    browserModels: browserModels.names,
     metrics,
     pool,
     close: async () => {

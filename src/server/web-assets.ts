@@ -55,11 +55,41 @@ export function fileUnder(root: string, urlPath: string): string | undefined {
   return path.startsWith(base + sep) ? path : undefined;
 }
 
+const COMMON_CSP = [
+  "default-src 'self'",
+  "connect-src 'self' blob: data:",
+  "img-src 'self' data: blob:",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+];
+
+/**
+ * The page's Content-Security-Policy: everything from this server only, and no inline or
+ * injected script, even if Markdown sanitizing ever failed.
+ */
+export const WEB_APP_CSP = [...COMMON_CSP, "script-src 'self'", "worker-src 'self'"].join('; ');
+
+/**
+ * The policy sent with the assets, which is what a worker runs under (a worker takes its
+ * policy from its own script's response; for other scripts it is ignored). The in-browser
+ * worker compiles ONNX Runtime's WebAssembly ('wasm-unsafe-eval') and imports ONNX Runtime's
+ * glue code from a blob: URL that transformers.js makes from the file this server serves.
+ */
+export const WORKER_CSP = [
+  ...COMMON_CSP,
+  "script-src 'self' 'wasm-unsafe-eval' blob:",
+  "worker-src 'self' blob:",
+].join('; ');
+
 /** Sends a file, or undefined when it does not exist. */
 export async function sendFile(
   c: Context,
   path: string,
   cacheControl: string,
+  headers: Record<string, string> = {},
 ): Promise<Response | undefined> {
   let body: Buffer;
   try {
@@ -71,13 +101,17 @@ export async function sendFile(
     'content-type': contentType(path),
     'cache-control': cacheControl,
     'x-content-type-options': 'nosniff',
+    ...headers,
   });
 }
 
 /** Adds `/` and `/assets/*` to the app. */
 export function serveWebAssets<E extends Env>(app: Hono<E>, root: string): void {
   app.get('/', async (c) => {
-    const page = await sendFile(c, join(root, 'index.html'), 'no-cache');
+    const page = await sendFile(c, join(root, 'index.html'), 'no-cache', {
+      'content-security-policy': WEB_APP_CSP,
+      'referrer-policy': 'no-referrer',
+    });
     if (page !== undefined) return page;
     return c.text(
       `tandem's web app is not built (no ${join(root, 'index.html')}): run npm run build in the tandem folder, then restart tandem serve.`,
@@ -89,7 +123,9 @@ export function serveWebAssets<E extends Env>(app: Hono<E>, root: string): void 
     const file =
       path === undefined
         ? undefined
-        : await sendFile(c, path, 'public, max-age=31536000, immutable');
+        : await sendFile(c, path, 'public, max-age=31536000, immutable', {
+            'content-security-policy': WORKER_CSP,
+          });
     return file ?? c.text(`No such file: ${c.req.path.slice(0, 200)}`, 404);
   });
 }

@@ -74,6 +74,35 @@ export interface Conversation {
   messages: StoredMessage[];
 }
 
+const API_KEY_STORAGE = 'tandem.apiKey';
+
+/** Fired on window when the server answers 401: the page asks for the API key. */
+export const KEY_NEEDED_EVENT = 'tandem:key-needed';
+
+/** The key given to `tandem serve --api-key`, kept for this tab only. */
+export function storedApiKey(): string | undefined {
+  return sessionStorage.getItem(API_KEY_STORAGE) ?? undefined;
+}
+
+export function storeApiKey(key: string): void {
+  sessionStorage.setItem(API_KEY_STORAGE, key);
+}
+
+/** The request's headers with the API key added, when the user gave one. */
+export function withApiKey(headers: HeadersInit = {}): Headers {
+  const all = new Headers(headers);
+  const key = storedApiKey();
+  if (key !== undefined) all.set('authorization', `Bearer ${key}`);
+  return all;
+}
+
+/** fetch() to this server with the API key; a 401 asks the page for the key. */
+export async function serverFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  const response = await fetch(path, { ...init, headers: withApiKey(init.headers) });
+  if (response.status === 401) dispatchEvent(new Event(KEY_NEEDED_EVENT));
+  return response;
+}
+
 /** One line from the server's error body, or the status. */
 export async function failure(response: Response): Promise<Error> {
   let message = `${response.status} ${response.statusText}`;
@@ -88,13 +117,13 @@ export async function failure(response: Response): Promise<Error> {
 }
 
 export async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  const response = await serverFetch(path, { headers: { accept: 'application/json' } });
   if (!response.ok) throw await failure(response);
   return (await response.json()) as T;
 }
 
 export async function sendJson<T>(path: string, method: string, body: unknown): Promise<T> {
-  const response = await fetch(path, {
+  const response = await serverFetch(path, {
     method,
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
@@ -120,7 +149,7 @@ export async function streamEvents(
   onEvent: (event: StreamEvent, atMs: number) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const response = await fetch(path, {
+  const response = await serverFetch(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
     body: JSON.stringify(body),

@@ -99,6 +99,43 @@ describe.skipIf(missing !== undefined)('in-browser inference in chromium', () =>
     expect(problems).toEqual([]);
   });
 
+  it('asks for the API key of a server started with --api-key, then sends it, the worker included', {
+    timeout: 180_000,
+  }, async () => {
+    const keyed = await startServer({
+      port: 0,
+      apiKey: 'sesame',
+      engineOptions: { home: TEST_HOME, threads: 1, gpu: 'cpu' },
+      databasePath: join(mkdtempSync(join(tmpdir(), 'tandem-e2e-')), 'tandem.db'),
+      servePulledModels: false,
+    });
+    try {
+      const browser = await launchChromium();
+      browsers.push(browser);
+      const { page, context, outside, problems } = await guardedPage(browser, keyed.url);
+      await page.goto(`${keyed.url}/#/browser`);
+      const form = page.getByTestId('api-key-form');
+      await form.waitFor({ timeout: 20_000 });
+      await form.locator('input').fill('sesame');
+      await form.getByRole('button', { name: 'Use key' }).click();
+      await expect.poll(() => form.count(), { timeout: 20_000 }).toBe(0);
+      await page.getByTestId('browser-model').selectOption('demo-slm');
+      await page.getByLabel('Max tokens').fill('8');
+      await page.getByTestId('browser-run').click();
+      await page
+        .getByTestId('browser-figures')
+        .getByText(/8 tokens/)
+        .waitFor({ timeout: 60_000 });
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await context.close();
+      expect(outside).toEqual([]);
+      // The first requests were refused (401) before the key was given; nothing else broke.
+      expect(problems).toEqual([]);
+    } finally {
+      await keyed.close();
+    }
+  });
+
   it('runs demo-slm on WebGPU when chromium offers an adapter, and names it', {
     timeout: 180_000,
   }, async () => {

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { indexTexts } from '../rag/ingest.js';
 import { RagStore } from '../rag/rag-store.js';
+import { ConversationStore, INTERRUPTED_ERROR } from '../store/conversations.js';
+import { withDatabase } from '../store/database.js';
 import { TEST_HOME } from '../test-support/demo-models.js';
 import { type RunningServer, type ServeOptions, startServer } from './serve.js';
 
@@ -268,6 +270,57 @@ describe('web API', () => {
     expect(tooBig.error).toContain('limit of 4096 bytes');
     expect((await getJson(server, '/api/conversations/0')).status).toBe(404);
     expect((await getJson(server, '/api/conversations/99999999999999999999')).status).toBe(404);
+  });
+
+  it('leaves out the oldest messages that no longer fit the context, and says so', async () => {
+    const databasePath = join(mkdtempSync(join(scratch, 'db-')), 'tandem.db');
+    const conversationId = withDatabase(databasePath, (db) => {
+      const store = new ConversationStore(db);
+      const conversation = store.create();
+      // demo-slm's context is 2048 tokens: this message alone holds more.
+      store.appendMessage(conversation.id, { role: 'user', content: 'long '.repeat(3000) });
+      store.appendMessage(conversation.id, { role: 'assistant', content: 'ok', finish: 'stop' });
+      store.appendMessage(conversation.id, { role: 'user', content: 'short' });
+      store.appendMessage(conversation.id, { role: 'assistant', content: 'ok', finish: 'stop' });
+      return conversation.id;
+    });
+    const server = await start({ databasePath });
+    const { events } = await chat(server, {
+      model: 'demo-slm',
+      question: 'And now?',
+      conversationId,
+      maxTokens: 8,
+    });
+    const done = events.at(-1)?.data.message as Record<string, unknown>;
+    expect(done.error).toBeUndefined();
+    expect(done.finish).toBe('length');
+    expect((done.figures as Record<string, unknown>).droppedHistoryMessages).toBe(2);
+  });
+
+  it('closes, at start, an answer a crashed server left streaming', async () => {
+    const databasePath = join(mkdtempSync(join(scratch, 'db-')), 'tandem.db');
+    const { conversationId, messageId } = withDatabase(databasePath, (db) => {
+      const store = new ConversationStore(db);
+      const conversation = store.create();
+      store.appendMessage(conversation.id, { role: 'user', content: 'Hello?' });
+      const answer = store.appendMessage(conversation.id, {
+        role: 'assistant',
+        content: 'Hel',
+        model: 'demo-slm',
+        finish: 'streaming',
+      });
+      return { conversationId: conversation.id, messageId: answer.id };
+    });
+    const server = await start({ databasePath });
+    const response = await fetch(`${server.url}/api/conversations/${conversationId}`);
+    const body = (await response.json()) as {
+      messages: { id: number; content: string; finish: string; error: string }[];
+    };
+    expect(body.messages.find((message) => message.id === messageId)).toMatchObject({
+      content: 'Hel',
+      finish: 'interrupted',
+      error: INTERRUPTED_ERROR,
+    });
   });
 
   it('keeps the sources of a grounded answer that was stopped', async () => {

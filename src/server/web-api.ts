@@ -28,6 +28,7 @@ import {
 } from '../store/conversations.js';
 import type { Database } from '../store/database.js';
 import { RunNotFoundError } from '../store/errors.js';
+import { fitHistory } from './chat-history.js';
 import type { ModelPool } from './model-pool.js';
 
 export interface WebApiOptions {
@@ -115,6 +116,8 @@ function apiError(c: Context, status: 400 | 404, message: string): Response {
 export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): void {
   const { pool, database } = options;
   const conversations = new ConversationStore(database);
+  // Answers a previous server left mid-stream (it crashed or was killed) are closed now.
+  conversations.closeInterrupted();
   const rag = new RagStore(database);
   // The routes use no variables of the app's environment.
   const route = app as unknown as Hono;
@@ -296,7 +299,18 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
       let sent: ReturnType<typeof pageSource>[] | undefined;
       let pasted: RagStore | undefined;
       let lease: Awaited<ReturnType<ModelPool['acquire']>> | undefined;
+      let droppedHistory = 0;
       try {
+        let store = rag;
+        let target = collection;
+        if (request.documents !== undefined) {
+          // Pasted documents live in memory for this answer only. They are indexed before a
+          // model slot is taken, so that indexing holds up no one else's answer.
+          pasted = RagStore.open(':memory:');
+          await indexTexts(pasted, 'pasted', request.documents, { signal: abort.signal });
+          store = pasted;
+          target = pasted.collection('pasted');
+        }
         lease = await pool.acquire(request.model, abort.signal);
         let grounded: GroundedAnswer | undefined;
         let run: RunResult | undefined;
@@ -305,16 +319,7 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
           temperature: request.temperature,
           signal: abort.signal,
         };
-        if (request.documents !== undefined || collection !== undefined) {
-          let store = rag;
-          let target = collection;
-          if (request.documents !== undefined) {
-            // Pasted documents live in memory for this answer only.
-            pasted = RagStore.open(':memory:');
-            await indexTexts(pasted, 'pasted', request.documents);
-            store = pasted;
-            target = pasted.collection('pasted');
-          }
+        if (target !== undefined) {
           grounded = await askGrounded(store, target as RagCollection, request.question, {
             engine: lease.engine,
             retrieval: { mode: 'bm25', k: request.k },
@@ -331,10 +336,17 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
             await send('delta', { text });
           }
         } else {
-          const messages: EngineMessage[] = [
-            ...history
+          const fitted = await fitHistory(
+            lease.engine,
+            history
               .filter((message) => message.content !== '')
               .map((message) => ({ role: message.role, content: message.content })),
+            request.question,
+            request.maxTokens,
+          );
+          droppedHistory = fitted.droppedMessages;
+          const messages: EngineMessage[] = [
+            ...fitted.messages,
             { role: 'user', content: request.question },
           ];
           run = await measureRun(
@@ -346,7 +358,10 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
         const aborted = abort.signal.aborted || run?.incomplete === true;
         const stored = conversations.updateMessage(assistant.id, {
           content: grounded?.notCovered ? text : (run?.text ?? text),
-          figures: answerFigures(run, grounded?.retrieval.elapsedMs),
+          figures: {
+            ...answerFigures(run, grounded?.retrieval.elapsedMs),
+            ...(droppedHistory > 0 ? { droppedHistoryMessages: droppedHistory } : {}),
+          },
           ...(grounded === undefined
             ? {}
             : {

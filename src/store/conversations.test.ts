@@ -8,6 +8,7 @@ import {
   ConversationStore,
   DEFAULT_CONVERSATION_TITLE,
   excerpt,
+  INTERRUPTED_ERROR,
   MessageNotFoundError,
 } from './conversations.js';
 import { type Database, openDatabase } from './database.js';
@@ -305,6 +306,34 @@ describe('updateMessage', () => {
       finish: 'error',
       model: 'demo-llm',
     });
+  });
+
+  it('closes answers left streaming (a server that crashed), keeping their text', () => {
+    const { id } = store.create('crash');
+    store.appendMessage(id, { role: 'user', content: 'Go' });
+    const cut = store.appendMessage(id, {
+      role: 'assistant',
+      content: '',
+      model: 'demo-llm',
+      finish: 'streaming',
+    });
+    store.updateMessage(cut.id, { content: 'Half an ans' });
+    const done = store.appendMessage(id, {
+      role: 'assistant',
+      content: 'Whole.',
+      model: 'demo-llm',
+      finish: 'stop',
+    });
+    expect(store.closeInterrupted()).toBe(1);
+    const messages = store.get(id)?.messages ?? [];
+    expect(messages[1]).toMatchObject({
+      id: cut.id,
+      content: 'Half an ans',
+      finish: 'interrupted',
+      error: INTERRUPTED_ERROR,
+    });
+    expect(messages[2]).toEqual(done);
+    expect(store.closeInterrupted()).toBe(0);
   });
 
   it('refuses an unknown message and a user message', () => {

@@ -313,6 +313,10 @@ function citationsText(value: unknown): string | null {
 }
 
 /** The store of chat conversations, on a database that `openDatabase` has migrated. */
+/** The error of an answer that a stopped server never finished. */
+export const INTERRUPTED_ERROR =
+  'The server stopped while this answer was being written; what it wrote is kept. Ask again.';
+
 export class ConversationStore {
   readonly #db: Database;
   readonly #now: () => string;
@@ -570,6 +574,19 @@ export class ConversationStore {
     const row = this.#statements.rename.get(checked, id) as ConversationRow | undefined;
     if (row === undefined) throw new ConversationNotFoundError(id);
     return toConversation(row);
+  }
+
+  /**
+   * Closes the answers still marked `streaming`: when no server is writing them (at start,
+   * after a crash or a kill), they are kept as far as they got, marked `interrupted` with a
+   * one-line error. Returns how many there were.
+   */
+  closeInterrupted(): number {
+    return this.#db
+      .prepare(
+        "UPDATE chat_messages SET finish = 'interrupted', error = ? WHERE finish = 'streaming'",
+      )
+      .run(INTERRUPTED_ERROR).changes;
   }
 
   /** Deletes a conversation and its messages; false when there was none with this id. */

@@ -28,6 +28,8 @@ export interface AnswerFigures {
   queueMs?: number;
   retrievalMs?: number;
   demo?: boolean;
+  /** Earlier messages of the conversation left out so the question fits the context. */
+  droppedHistoryMessages?: number;
 }
 
 export interface AnswerSource {

@@ -52,6 +52,9 @@ function FiguresLine({ figures, model }: { figures: AnswerFigures | undefined; m
       ? undefined
       : `${figures.outputTokens} tokens (${figures.outputTokensSource ?? 'estimate'})`,
     figures.retrievalMs === undefined ? undefined : `retrieval ${formatMs(figures.retrievalMs)}`,
+    figures.droppedHistoryMessages === undefined
+      ? undefined
+      : `${figures.droppedHistoryMessages} earlier message${figures.droppedHistoryMessages === 1 ? '' : 's'} left out to fit the context`,
   ].filter((part) => part !== undefined);
   return (
     <div class="figures" data-testid="figures">

@@ -39,12 +39,15 @@ const ALLOWED_TAGS = [
 
 const CITATION = /\[(\d{1,3})\]/g;
 
-/** Wraps each [n] in a text node (outside code) in a citation button. */
+/**
+ * Wraps each [n] in a text node in a citation button; not inside code, nor inside a link
+ * (a button there would both show the source and follow the link).
+ */
 function linkCitations(root: DocumentFragment | Element, validNumbers: ReadonlySet<number>): void {
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const texts: Text[] = [];
   for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
-    if ((node.parentElement?.closest('code, pre') ?? null) === null) texts.push(node as Text);
+    if ((node.parentElement?.closest('code, pre, a') ?? null) === null) texts.push(node as Text);
   }
   for (const text of texts) {
     const value = text.data;

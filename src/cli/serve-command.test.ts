@@ -224,10 +224,14 @@ describe('serveOptionsFrom', () => {
         keepAlive: 'forever',
         threads: 3,
         gpu: 'cpu',
+        db: '/tmp/x.db',
+        browserModel: ['phi=./models/phi-onnx'],
       },
       terminal(),
     );
     expect(options).toMatchObject({
+      databasePath: '/tmp/x.db',
+      browserModels: [{ name: 'phi', path: './models/phi-onnx' }],
       host: '0.0.0.0',
       port: 8080,
       models: [
@@ -256,6 +260,12 @@ describe('serveOptionsFrom', () => {
 
   it.each(['65536', '70000', '-1', '80.5', 'http', ''])('refuses --port %j', (port) => {
     expect(() => serveOptionsFrom({ port }, terminal())).toThrow(InvalidArgumentError);
+  });
+
+  it('refuses a --browser-model without =', () => {
+    expect(() => serveOptionsFrom({ browserModel: ['./models/phi'] }, terminal())).toThrow(
+      /--browser-model '\.\/models\/phi' is not NAME=FOLDER/,
+    );
   });
 
   it('refuses a --model without =', () => {

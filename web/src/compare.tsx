@@ -10,7 +10,13 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, type ServedModel } from './api.js';
-import { LatencyCharts, measureServerRun, type RunPoint, useRunPoints } from './latency.js';
+import {
+  LatencyCharts,
+  measureServerRun,
+  type RunPoint,
+  rateText,
+  useRunPoints,
+} from './latency.js';
 
 interface Pane {
   model: string;
@@ -182,8 +188,7 @@ export function ComparePage() {
             {pane.point && (
               <div class="figures">
                 TTFT {pane.point.ttftMs?.toFixed(0) ?? '—'} ms{pane.point.cold ? ' (cold)' : ''} ·{' '}
-                {pane.point.tokensPerSecond?.toFixed(1) ?? '—'} tok/s · {pane.point.tokens} tokens (
-                {pane.point.tokenSource})
+                {rateText(pane.point)} · {pane.point.tokens} tokens ({pane.point.tokenSource})
               </div>
             )}
           </article>

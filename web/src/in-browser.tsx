@@ -18,6 +18,7 @@ import {
   LatencyCharts,
   measureServerRun,
   type RunPoint,
+  rateText,
   timings,
   useRunPoints,
 } from './latency.js';
@@ -426,9 +427,8 @@ export function InBrowserPage() {
                 <>
                   {' '}
                   · TTFT {browserPoint.ttftMs?.toFixed(0) ?? '—'} ms
-                  {browserPoint.cold ? ' (cold)' : ''} ·{' '}
-                  {browserPoint.tokensPerSecond?.toFixed(1) ?? '—'} tok/s · {browserPoint.tokens}{' '}
-                  tokens (counted)
+                  {browserPoint.cold ? ' (cold)' : ''} · {rateText(browserPoint)} ·{' '}
+                  {browserPoint.tokens} tokens (counted)
                   {finish === 'aborted' ? ' · stopped' : finish === 'length' ? ' · max tokens' : ''}
                 </>
               )}
@@ -450,9 +450,8 @@ export function InBrowserPage() {
             {serverPoint && (
               <div class="figures">
                 TTFT {serverPoint.ttftMs?.toFixed(0) ?? '—'} ms
-                {serverPoint.cold ? ' (cold)' : ''} ·{' '}
-                {serverPoint.tokensPerSecond?.toFixed(1) ?? '—'} tok/s · {serverPoint.tokens} tokens
-                ({serverPoint.tokenSource})
+                {serverPoint.cold ? ' (cold)' : ''} · {rateText(serverPoint)} · {serverPoint.tokens}{' '}
+                tokens ({serverPoint.tokenSource})
               </div>
             )}
           </article>

@@ -171,6 +171,15 @@ export function timings(
   };
 }
 
+/**
+ * A run's decode rate as shown: `— tok/s` with the reason when there is none (one token, or
+ * every token arrived in the same read of the stream, so no time passed between them).
+ */
+export function rateText(point: Pick<RunPoint, 'tokensPerSecond' | 'tokens'>): string {
+  if (point.tokensPerSecond !== undefined) return `${point.tokensPerSecond.toFixed(1)} tok/s`;
+  return point.tokens > 1 ? '— tok/s (all tokens arrived at once)' : '— tok/s (one token)';
+}
+
 /** One uPlot chart of a figure per run, a series per model; remade when the points change. */
 function RunChart({
   title,
@@ -280,7 +289,7 @@ export function LatencyCharts({
                     </span>
                   )}
                 </td>
-                <td>{point.tokensPerSecond?.toFixed(1) ?? '—'}</td>
+                <td>{rateText(point).replace(' tok/s', '')}</td>
                 <td>
                   {point.tokens} ({point.tokenSource})
                 </td>

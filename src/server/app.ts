@@ -259,11 +259,13 @@ export function createServerApp(
   // say it is JSON, so that a cross-site form or text/plain POST is refused before any work.
   const ownOriginOnly: MiddlewareHandler = async (c, next) => {
     const origin = c.req.header('origin');
-    if (origin !== undefined && !sameOrigin(c, origin)) {
+    // A cross-site <img> or <script> sends no Origin, but browsers say where it comes from.
+    const crossSite = c.req.header('sec-fetch-site') === 'cross-site';
+    if (crossSite || (origin !== undefined && !sameOrigin(c, origin))) {
       return c.json(
         {
           error: {
-            message: `Refused: ${c.req.path.startsWith('/models/') ? '/models' : '/api'} serves only tandem's own web app, not origin '${origin.slice(0, 100)}'.`,
+            message: `Refused: ${c.req.path.startsWith('/models/') ? '/models' : '/api'} serves only tandem's own web app, not ${origin === undefined ? 'another site' : `origin '${origin.slice(0, 100)}'`}.`,
           },
         },
         403,

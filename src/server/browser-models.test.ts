@@ -70,6 +70,7 @@ describe('--browser-model NAME=FOLDER', () => {
     ['phi=', /is not NAME=FOLDER/],
     ['a/b=./x', /may only use letters, digits and \. _ -/],
     ['a b=./x', /may only use letters, digits and \. _ -/],
+    ['..=./x', /must start with a letter or digit/],
   ])('refuses %s', (text, message) => {
     expect(() => parseBrowserModel(text)).toThrow(message);
   });
@@ -77,7 +78,7 @@ describe('--browser-model NAME=FOLDER', () => {
   it('checks the folders at start: missing, not a model, a demo name, twice', async () => {
     const models = join(scratch, 'models');
     expect(() => new BrowserModels([{ name: 'x', path: join(scratch, 'nope') }], models)).toThrow(
-      /No ONNX model folder at .*nope/,
+      /^--browser-model x: no folder at .*nope; give the folder that holds config\.json and onnx\/model\.onnx\.$/,
     );
     const empty = mkdtempSync(join(scratch, 'empty-'));
     expect(() => new BrowserModels([{ name: 'x', path: empty }], models)).toThrow(
@@ -144,6 +145,14 @@ describe('GET /api/browser-models and /models/NAME/…', () => {
       ready: true,
       dtypes: ['fp32', 'q8'],
     });
+    mkdirSync(join(copy, '.git'));
+    writeFileSync(join(copy, '.git', 'config'), 'not for the browser');
+    writeFileSync(join(copy, 'notes.txt'), 'not for the browser');
+    for (const path of ['/.git/config', '/notes.txt', '/onnx/../notes.txt']) {
+      const refused = await fetch(`${server.url}/models/tiny${path}`);
+      expect(refused.status, path).toBe(404);
+      expect(await refused.text(), path).not.toContain('not for the browser');
+    }
     const file = await fetch(`${server.url}/models/tiny/onnx/model_quantized.onnx`);
     expect(
       Buffer.from(await file.arrayBuffer()).equals(
@@ -195,6 +204,16 @@ describe('GET /api/browser-models and /models/NAME/…', () => {
       headers: { ...authorization, origin: server.url },
     });
     expect(own.status).toBe(200);
+    // A cross-site <img> sends no Origin, but says it is cross-site: refused before any work.
+    for (const path of ['/models/demo-llm/config.json', '/api/models']) {
+      const embedded = await fetch(`${server.url}${path}`, {
+        headers: { ...authorization, 'sec-fetch-site': 'cross-site' },
+      });
+      expect(embedded.status, path).toBe(403);
+      expect(((await embedded.json()) as { error: { message: string } }).error.message).toMatch(
+        /serves only tandem's own web app, not another site/,
+      );
+    }
   });
 });
 

@@ -6,7 +6,7 @@
  * their files from GET /models/NAME/… (config.json, tokenizer files, onnx/model*.onnx).
  */
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Env, Hono } from 'hono';
@@ -39,7 +39,14 @@ export interface BrowserModelEntry {
   ready: boolean;
 }
 
-const NAME_PATTERN = /^[\w.-]{1,128}$/;
+const NAME_PATTERN = /^\w[\w.-]{0,127}$/;
+
+/**
+ * The files of a model folder the browser may read: the JSON files at the top (config,
+ * tokenizer, generation config) and the ONNX weights with their external data. Nothing else
+ * in an exposed folder (a .git folder, notes, other files) is served.
+ */
+const SERVED_FILE = /^\/(?:[\w.-]+\.json|onnx\/model(?:_[a-z0-9]+)?\.onnx(?:_data(?:_\d+)?)?)$/;
 
 /** `NAME=FOLDER` from the command line, checked as an ONNX model folder. */
 export function parseBrowserModel(text: string): BrowserModelConfig {
@@ -53,7 +60,7 @@ export function parseBrowserModel(text: string): BrowserModelConfig {
   const path = text.slice(equals + 1).trim();
   if (!NAME_PATTERN.test(name)) {
     throw new InvalidArgumentError(
-      `--browser-model name '${name}' may only use letters, digits and . _ - (it becomes a URL path).`,
+      `--browser-model name '${name}' may only use letters, digits and . _ - and must start with a letter or digit (it becomes a URL path).`,
     );
   }
   return { name, path };
@@ -78,6 +85,8 @@ async function weightBytes(folder: string, dtype: OnnxDtype): Promise<number | u
 
 export class BrowserModels {
   readonly #folders = new Map<string, string>();
+  /** Demo folders checked (or written) by this server: checked once, not per request. */
+  readonly #demoFolders = new Map<DemoModelName, Promise<string>>();
   readonly #modelsDirectory: string;
 
   /**
@@ -95,6 +104,11 @@ export class BrowserModels {
       if (this.#folders.has(model.name)) {
         throw new InvalidArgumentError(`--browser-model ${model.name} is given twice.`);
       }
+      if (!existsSync(model.path) || !statSync(model.path).isDirectory()) {
+        throw new InvalidArgumentError(
+          `--browser-model ${model.name}: no folder at ${model.path}; give the folder that holds config.json and onnx/model.onnx.`,
+        );
+      }
       this.#folders.set(model.name, inspectOnnxModelFolder(model.path).path);
     }
   }
@@ -107,13 +121,23 @@ export class BrowserModels {
     return this.#folders.has(name) || isDemoModelName(name);
   }
 
-  /** The folder of a model, writing a demo model's folder first when it is missing. */
+  /**
+   * The folder of a model. A demo model's folder is checked (its weights hashed) or written
+   * on the first request only; a failed write is tried again on the next request.
+   */
   async folderOf(name: string): Promise<string | undefined> {
     const folder = this.#folders.get(name);
     if (folder !== undefined) return folder;
     if (!isDemoModelName(name)) return undefined;
-    const { path } = await ensureDemoOnnxModel(name, { modelsDirectory: this.#modelsDirectory });
-    return path;
+    let ready = this.#demoFolders.get(name);
+    if (ready === undefined) {
+      ready = ensureDemoOnnxModel(name, { modelsDirectory: this.#modelsDirectory }).then(
+        (result) => result.path,
+      );
+      this.#demoFolders.set(name, ready);
+      ready.catch(() => this.#demoFolders.delete(name));
+    }
+    return ready;
   }
 
   async list(): Promise<BrowserModelEntry[]> {
@@ -161,6 +185,17 @@ export function addBrowserModelRoutes<E extends Env>(app: Hono<E>, models: Brows
         404,
       );
     }
+    const relative = c.req.path.slice(`/models/${name}`.length);
+    if (!SERVED_FILE.test(relative)) {
+      return c.json(
+        {
+          error: {
+            message: `${name} has no file ${decodeURIComponentSafe(relative)} to serve: only its top-level .json files and onnx/model*.onnx (with their _data files) are served.`,
+          },
+        },
+        404,
+      );
+    }
     let folder: string | undefined;
     try {
       folder = await models.folderOf(name);
@@ -174,7 +209,6 @@ export function addBrowserModelRoutes<E extends Env>(app: Hono<E>, models: Brows
         500,
       );
     }
-    const relative = c.req.path.slice(`/models/${name}`.length);
     const path = folder === undefined ? undefined : fileUnder(folder, relative);
     const info = path === undefined ? undefined : await stat(path).catch(() => undefined);
     if (path === undefined || info === undefined || !info.isFile()) {

@@ -38,9 +38,12 @@ describe('fitHistory', () => {
     expect(fitted).toEqual({ messages: [], droppedMessages: 2 });
   });
 
-  it('estimates tokens where the engine has no tokenizer, and assumes 4096 without a context size', async () => {
-    const noTokenizer = {
-      info: { engine: 'openai', reference: 'remote', model: 'remote' } as const,
+  it('estimates tokens where the engine has no tokenizer', async () => {
+    const info: EngineInfo = {
+      engine: 'llama',
+      reference: 'x',
+      model: 'x',
+      contextSize: 4096,
     };
     const long = 'word '.repeat(5000);
     const history: ChatMessage[] = [
@@ -49,7 +52,18 @@ describe('fitHistory', () => {
       { role: 'user', content: 'short' },
       { role: 'assistant', content: 'ok' },
     ];
-    const fitted = await fitHistory(noTokenizer, history, 'next?', 256);
-    expect(fitted.droppedMessages).toBe(2);
+    expect((await fitHistory({ info }, history, 'next?', 256)).droppedMessages).toBe(2);
+  });
+
+  it('leaves everything to a server whose context size it does not know', async () => {
+    const info: EngineInfo = { engine: 'openai', reference: 'remote', model: 'remote' };
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'word '.repeat(50_000) },
+      { role: 'assistant', content: 'ok' },
+    ];
+    expect(await fitHistory({ info }, history, 'next?', 256)).toEqual({
+      messages: history,
+      droppedMessages: 0,
+    });
   });
 });

@@ -2,7 +2,9 @@
  * A conversation's earlier messages, cut to what fits the model's context with the new
  * question and the answer's token budget: the most recent whole exchanges are kept, the
  * oldest are left out (and counted, so the page can say so). A question that does not fit
- * on its own is left to the engine, which refuses it with its own one-line error.
+ * on its own is left to the engine, which refuses it with its own one-line error. Where the
+ * context size is not known (a model behind another server), nothing is left out: that server
+ * knows its context and answers for it.
  */
 
 import type { ChatMessage, Engine } from '../engines/spec.js';
@@ -25,9 +27,10 @@ export async function fitHistory(
   question: string,
   maxTokens: number,
 ): Promise<FittedHistory> {
+  const contextSize = engine.info.contextSize;
+  if (contextSize === undefined) return { messages: [...history], droppedMessages: 0 };
   const count = async (text: string) =>
     engine.countTokens === undefined ? estimateTokens(text) : await engine.countTokens(text);
-  const contextSize = engine.info.contextSize ?? 4096;
   let room =
     contextSize -
     maxTokens -

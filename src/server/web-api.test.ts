@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { indexTexts } from '../rag/ingest.js';
 import { RagStore } from '../rag/rag-store.js';
+import { saveRun } from '../store/bench-store.js';
 import { ConversationStore, INTERRUPTED_ERROR } from '../store/conversations.js';
 import { withDatabase } from '../store/database.js';
+import { syntheticRun } from '../store/test-support/bench-run.js';
 import { TEST_HOME } from '../test-support/demo-models.js';
 import { type RunningServer, type ServeOptions, startServer } from './serve.js';
 
@@ -295,6 +297,61 @@ describe('web API', () => {
     expect(done.error).toBeUndefined();
     expect(done.finish).toBe('length');
     expect((done.figures as Record<string, unknown>).droppedHistoryMessages).toBe(2);
+  });
+
+  it('stores the text of an answer while it streams, so a crash keeps it', async () => {
+    const server = await start();
+    let conversationId: number | undefined;
+    let firstDeltaAt: number | undefined;
+    // Streams for up to 4 s (demo-llm writes ~50 tokens/s), then stops.
+    const streaming = chat(
+      server,
+      { model: 'demo-llm', question: 'Write a long essay.', maxTokens: 1000 },
+      (event) => {
+        if (event.event === 'start') conversationId = event.data.conversationId as number;
+        if (event.event === 'delta') firstDeltaAt ??= performance.now();
+        return firstDeltaAt !== undefined && performance.now() - firstDeltaAt > 4000;
+      },
+    );
+    let seen: Record<string, unknown> | undefined;
+    for (let attempt = 0; attempt < 80 && seen === undefined; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (conversationId === undefined) continue;
+      const { body } = await getJson(server, `/api/conversations/${conversationId}`);
+      const answer = (body.messages as Record<string, unknown>[])[1];
+      if (answer?.finish === 'streaming' && answer.content !== '') seen = answer;
+    }
+    await streaming;
+    expect(seen?.content).toEqual(expect.any(String));
+    expect((seen?.content as string).length).toBeGreaterThan(0);
+  });
+
+  it('opens a bench report behind --api-key through a link that works once', async () => {
+    const databasePath = join(mkdtempSync(join(scratch, 'db-')), 'tandem.db');
+    const runId = withDatabase(databasePath, (db) =>
+      saveRun(db, { ...syntheticRun({ models: ['demo-slm'] }), name: 'keyed run' }),
+    );
+    const server = await start({ databasePath, apiKey: 'sesame' });
+    const path = `/api/bench/runs/${runId}/report-link`;
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{}',
+      });
+    expect((await post({})).status).toBe(401);
+    const { url } = (await (await post({ authorization: 'Bearer sesame' })).json()) as {
+      url: string;
+    };
+    expect(url).toMatch(/^\/reports\/[\w-]{32}$/);
+    const opened = await fetch(`${server.url}${url}`);
+    expect(opened.status).toBe(200);
+    expect(await opened.text()).toContain('keyed run');
+    const again = await fetch(`${server.url}${url}`);
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toContain(
+      'This report link was used or is over a minute old',
+    );
   });
 
   it('closes, at start, an answer a crashed server left streaming', async () => {

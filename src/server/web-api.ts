@@ -9,6 +9,7 @@
  * button keeps the text so far, marked `aborted`.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { Context, Env, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
@@ -39,6 +40,9 @@ export interface WebApiOptions {
   engineOf: (name: string) => string;
   isDemo: (name: string) => boolean;
 }
+
+/** How often a streaming answer's text so far is written to the store. */
+const PARTIAL_SAVE_INTERVAL_MS = 1000;
 
 /** The most text a pasted document may hold (characters), and how many documents. */
 const MAX_DOCUMENT_CHARACTERS = 2_000_000;
@@ -158,13 +162,39 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
   );
 
   // A stored bench run as the same HTML report `tandem bench --report x.html` writes.
-  route.get('/api/bench/runs/:id{[0-9]+}/report', (c) => {
+  const report = (c: Context, runId: number) => {
     try {
-      return c.html(renderHtml(getRun(database, Number(c.req.param('id')))));
+      return c.html(renderHtml(getRun(database, runId)));
     } catch (error) {
       if (error instanceof RunNotFoundError) return apiError(c, 404, error.message);
       throw error;
     }
+  };
+  route.get('/api/bench/runs/:id{[0-9]+}/report', (c) => report(c, Number(c.req.param('id'))));
+
+  // A browser tab opened on a report sends no API key: with a key, the page asks for a link
+  // that works once, within a minute, for that report only.
+  const reportLinks = new Map<string, { runId: number; expiresAt: number }>();
+  route.post('/api/bench/runs/:id{[0-9]+}/report-link', (c) => {
+    const now = Date.now();
+    for (const [token, link] of reportLinks) {
+      if (link.expiresAt < now) reportLinks.delete(token);
+    }
+    const token = randomBytes(24).toString('base64url');
+    reportLinks.set(token, { runId: Number(c.req.param('id')), expiresAt: now + 60_000 });
+    return c.json({ url: `/reports/${token}` });
+  });
+  route.get('/reports/:token', (c) => {
+    const link = reportLinks.get(c.req.param('token'));
+    reportLinks.delete(c.req.param('token'));
+    if (link === undefined || link.expiresAt < Date.now()) {
+      return apiError(
+        c,
+        404,
+        'This report link was used or is over a minute old: open the report again from the Compare page.',
+      );
+    }
+    return report(c, link.runId);
   });
 
   route.get('/api/conversations', (c) =>
@@ -289,10 +319,20 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
         model: request.model,
       });
       let text = '';
+      // The text so far is stored every second, so a crash of this server keeps it.
+      let savedAt = performance.now();
       const onPart = (part: { type: string; text?: string }) => {
         if (part.type === 'text-delta' && part.text !== undefined) {
           text += part.text;
           void send('delta', { text: part.text });
+          if (performance.now() - savedAt >= PARTIAL_SAVE_INTERVAL_MS) {
+            savedAt = performance.now();
+            try {
+              conversations.updateMessage(assistant.id, { content: text });
+            } catch {
+              // The conversation was deleted meanwhile; the end of the answer says so.
+            }
+          }
         }
       };
       // Sources already sent are stored with the answer however it ends.

@@ -312,11 +312,11 @@ function citationsText(value: unknown): string | null {
   return value === undefined || value === null ? null : jsonText(value, 'citations');
 }
 
-/** The store of chat conversations, on a database that `openDatabase` has migrated. */
 /** The error of an answer that a stopped server never finished. */
 export const INTERRUPTED_ERROR =
   'The server stopped while this answer was being written; what it wrote is kept. Ask again.';
 
+/** The store of chat conversations, on a database that `openDatabase` has migrated. */
 export class ConversationStore {
   readonly #db: Database;
   readonly #now: () => string;

@@ -18,17 +18,27 @@ export interface WebGpuProbe {
   reason?: string;
 }
 
+/** Probe, load and generate carry an id; their reply (or error) carries the same id. */
 export type WorkerRequest =
-  | { type: 'probe' }
-  | { type: 'load'; model: string; backend: BrowserBackend; dtype: string; apiKey?: string }
-  | { type: 'generate'; prompt: string; maxTokens: number }
+  | { type: 'probe'; id: number }
+  | {
+      type: 'load';
+      id: number;
+      model: string;
+      backend: BrowserBackend;
+      dtype: string;
+      apiKey?: string;
+    }
+  | { type: 'generate'; id: number; prompt: string; maxTokens: number }
   | { type: 'stop' };
 
+/** Text and progress belong to the request being served (one at a time). */
 export type WorkerReply =
-  | { type: 'probe'; webgpu: WebGpuProbe; threads: number }
+  | { type: 'probe'; id: number; webgpu: WebGpuProbe; threads: number }
   | { type: 'progress'; file: string; loadedBytes: number; totalBytes: number | undefined }
   | {
       type: 'loaded';
+      id: number;
       backend: BrowserBackend;
       /** Confirmed from ONNX Runtime after the session was made, e.g. "WebGPU (google swiftshader)". */
       detail: string;
@@ -37,6 +47,7 @@ export type WorkerReply =
   | { type: 'text'; text: string }
   | {
       type: 'done';
+      id: number;
       /** performance.now() in the worker just before generate() was called. */
       startedAtMs: number;
       firstTokenAtMs: number | undefined;
@@ -45,4 +56,4 @@ export type WorkerReply =
       promptTokens: number;
       finish: 'stop' | 'length' | 'aborted';
     }
-  | { type: 'error'; message: string };
+  | { type: 'error'; id: number; message: string };

@@ -54,13 +54,50 @@ env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.localModelPath = '/models/';
 env.useBrowserCache = false;
-env.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+/**
+ * transformers.js reads a local file's error response as the file itself (it treats only 404
+ * as missing): a refusal from this server is thrown with the server's message instead. Each
+ * body is counted as it streams, for the page's progress line.
+ */
+env.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
   const headers = new Headers(init?.headers);
   const url = new URL(input instanceof Request ? input.url : String(input), location.href);
-  if (apiKey !== undefined && url.origin === location.origin) {
-    headers.set('authorization', `Bearer ${apiKey}`);
+  const ours = url.origin === location.origin;
+  if (apiKey !== undefined && ours) headers.set('authorization', `Bearer ${apiKey}`);
+  const response = await fetch(input, { ...init, headers });
+  if (!ours || response.body === null) return response;
+  if (!response.ok && response.status !== 404) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = (await response.json()) as { error?: { message?: string } };
+      message = body.error?.message ?? message;
+    } catch {
+      // Not JSON: keep the status.
+    }
+    throw new Error(`${url.pathname}: ${message}`);
   }
-  return fetch(input, { ...init, headers });
+  const total = Number(response.headers.get('content-length')) || undefined;
+  const file = url.pathname.replace(/^\/models\/[^/]+\//, '');
+  let loaded = 0;
+  let reportedAt = 0;
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        loaded += chunk.byteLength;
+        const now = performance.now();
+        if (now - reportedAt > 100 || loaded === total) {
+          reportedAt = now;
+          post({ type: 'progress', file, loadedBytes: loaded, totalBytes: total });
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(counted, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 };
 const ort = env.backends.onnx as unknown as OrtEnv;
 ort.wasm.wasmPaths = {
@@ -114,7 +151,12 @@ function messageOf(error: unknown): string {
   return text.split('\n')[0]?.trim() || 'unknown error';
 }
 
-async function load(name: string, backend: BrowserBackend, dtype: string): Promise<void> {
+async function load(
+  id: number,
+  name: string,
+  backend: BrowserBackend,
+  dtype: string,
+): Promise<void> {
   let software = false;
   if (backend === 'webgpu') {
     const probe = await probeWebGpu();
@@ -127,27 +169,13 @@ async function load(name: string, backend: BrowserBackend, dtype: string): Promi
     }
   }
   const startedAt = performance.now();
-  const progress_callback = (event: {
-    status: string;
-    file?: string;
-    loaded?: number;
-    total?: number;
-  }) => {
-    if (event.status === 'progress' && event.file !== undefined) {
-      post({
-        type: 'progress',
-        file: event.file,
-        loadedBytes: event.loaded ?? 0,
-        totalBytes: event.total,
-      });
-    }
-  };
   try {
-    tokenizer = await AutoTokenizer.from_pretrained(name, { progress_callback });
+    // No progress_callback: with one, transformers.js first GETs every file for its size.
+    // Progress comes from env.fetch above.
+    tokenizer = await AutoTokenizer.from_pretrained(name);
     model = (await AutoModelForCausalLM.from_pretrained(name, {
       device: backend,
       dtype: dtype as 'fp32',
-      progress_callback,
     })) as PreTrainedModel;
   } catch (error) {
     throw new Error(
@@ -168,7 +196,19 @@ async function load(name: string, backend: BrowserBackend, dtype: string): Promi
   } else {
     detail = `WASM (${threads} thread${threads === 1 ? '' : 's'}${threads === 1 && !globalThis.crossOriginIsolated ? ': the page is not cross-origin isolated' : ''})`;
   }
-  post({ type: 'loaded', backend, detail, loadMs });
+  post({ type: 'loaded', id, backend, detail, loadMs });
+}
+
+/** The model's end-of-sequence ids, from config.json and generation_config.json. */
+function endTokenIds(loaded: PreTrainedModel): Set<number> {
+  const ids = new Set<number>();
+  const add = (value: unknown) => {
+    if (typeof value === 'number') ids.add(value);
+    else if (Array.isArray(value)) for (const item of value) add(item);
+  };
+  add((loaded.config as { eos_token_id?: unknown }).eos_token_id);
+  add((loaded.generation_config as { eos_token_id?: unknown } | null)?.eos_token_id);
+  return ids;
 }
 
 function promptIds(text: string): number[] {
@@ -185,15 +225,20 @@ function promptIds(text: string): number[] {
   return loaded.encode(text);
 }
 
-async function generate(prompt: string, maxTokens: number): Promise<void> {
+async function generate(id: number, prompt: string, maxTokens: number): Promise<void> {
   const loadedModel = model as PreTrainedModel;
   const loadedTokenizer = tokenizer as PreTrainedTokenizer;
+  // The clock starts before the chat template and tokenizer run, as a server's does when a
+  // request arrives.
+  const startedAtMs = performance.now();
   const ids = promptIds(prompt);
   const decoder = new TokenTextDecoder((tokens) =>
     tokens.length === 0
       ? ''
       : loadedTokenizer.decode(tokens as number[], { skip_special_tokens: true }),
   );
+  const endTokens = endTokenIds(loadedModel);
+  let endedByModel = false;
   let promptSeen = false;
   let tokens = 0;
   let firstTokenAtMs: number | undefined;
@@ -206,6 +251,11 @@ async function generate(prompt: string, maxTokens: number): Promise<void> {
       }
       const atMs = performance.now();
       for (const id of value[0] ?? []) {
+        // The end-of-sequence token is not counted, as the server's engines do not count it.
+        if (endTokens.has(Number(id))) {
+          endedByModel = true;
+          continue;
+        }
         firstTokenAtMs ??= atMs;
         lastTokenAtMs = atMs;
         tokens += 1;
@@ -217,7 +267,6 @@ async function generate(prompt: string, maxTokens: number): Promise<void> {
   };
   stopRequested = false;
   const length = ids.length;
-  const startedAtMs = performance.now();
   await loadedModel.generate({
     input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, length]),
     attention_mask: new Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
@@ -232,24 +281,25 @@ async function generate(prompt: string, maxTokens: number): Promise<void> {
   if (rest !== '') post({ type: 'text', text: rest });
   post({
     type: 'done',
+    id,
     startedAtMs,
     firstTokenAtMs,
     lastTokenAtMs,
     tokens,
     promptTokens: length,
-    finish: stopRequested ? 'aborted' : tokens >= maxTokens ? 'length' : 'stop',
+    finish: stopRequested ? 'aborted' : endedByModel || tokens < maxTokens ? 'stop' : 'length',
   });
 }
 
 async function handle(request: Exclude<WorkerRequest, { type: 'stop' }>): Promise<void> {
   if (request.type === 'probe') {
-    post({ type: 'probe', webgpu: await probeWebGpu(), threads });
+    post({ type: 'probe', id: request.id, webgpu: await probeWebGpu(), threads });
   } else if (request.type === 'load') {
     apiKey = request.apiKey;
-    await load(request.model, request.backend, request.dtype);
+    await load(request.id, request.model, request.backend, request.dtype);
   } else {
     if (model === undefined) throw new Error('No model is loaded.');
-    await generate(request.prompt, request.maxTokens);
+    await generate(request.id, request.prompt, request.maxTokens);
   }
 }
 
@@ -260,12 +310,16 @@ scope.addEventListener('message', (event) => {
     return;
   }
   if (busy) {
-    post({ type: 'error', message: 'The worker is busy: wait for the current step or stop it.' });
+    post({
+      type: 'error',
+      id: request.id,
+      message: 'The worker is busy: wait for the current step or stop it.',
+    });
     return;
   }
   busy = true;
   handle(request)
-    .catch((error: unknown) => post({ type: 'error', message: messageOf(error) }))
+    .catch((error: unknown) => post({ type: 'error', id: request.id, message: messageOf(error) }))
     .finally(() => {
       busy = false;
     });

@@ -9,7 +9,7 @@
  */
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getJson, type ServedModel } from './api.js';
+import { getJson, type ServedModel, sendJson, storedApiKey } from './api.js';
 import {
   LatencyCharts,
   measureServerRun,
@@ -214,6 +214,21 @@ export function ComparePage() {
                   href={`/api/bench/runs/${entry.id}/report`}
                   target="_blank"
                   rel="noopener"
+                  onClick={(event) => {
+                    if (storedApiKey() === undefined) return;
+                    // A new tab sends no key: open it on a one-time link instead.
+                    event.preventDefault();
+                    const tab = window.open('', '_blank');
+                    if (tab !== null) tab.opener = null;
+                    sendJson<{ url: string }>(`/api/bench/runs/${entry.id}/report-link`, 'POST', {})
+                      .then(({ url }) => {
+                        if (tab !== null) tab.location.href = url;
+                      })
+                      .catch((problem: Error) => {
+                        tab?.close();
+                        setError(problem.message);
+                      });
+                  }}
                 >
                   #{entry.id} {entry.name ?? entry.models.join(' vs ')}
                 </a>{' '}

@@ -7,7 +7,7 @@
  */
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getJson, type ServedModel, storedApiKey } from './api.js';
+import { failure, getJson, type ServedModel, serverFetch, storedApiKey } from './api.js';
 import type {
   BrowserBackend,
   WebGpuProbe,
@@ -43,16 +43,23 @@ interface Loaded {
 
 type Done = Extract<WorkerReply, { type: 'done' }>;
 
-/** The worker and one request at a time: each resolves with the reply it waits for. */
+type Pending = {
+  expect: WorkerReply['type'];
+  resolve: (reply: WorkerReply) => void;
+  reject: (error: Error) => void;
+};
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+/**
+ * The worker and its requests: each request has an id, and only the reply (or error) with
+ * that id settles it. A worker that fails, or is ended, rejects everything still waiting.
+ */
 class InBrowserRunner {
   readonly #worker: Worker;
-  #pending:
-    | {
-        expect: WorkerReply['type'];
-        resolve: (reply: WorkerReply) => void;
-        reject: (error: Error) => void;
-      }
-    | undefined;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #dead: Error | undefined;
 
   constructor(
     onText: (text: string) => void,
@@ -66,44 +73,59 @@ class InBrowserRunner {
       const reply = event.data;
       if (reply.type === 'text') onText(reply.text);
       else if (reply.type === 'progress') onProgress(reply);
-      else if (reply.type === 'error') this.#settle(undefined, new Error(reply.message));
-      else if (reply.type === this.#pending?.expect) this.#settle(reply);
+      else {
+        const pending = this.#pending.get(reply.id);
+        if (pending === undefined) return;
+        this.#pending.delete(reply.id);
+        if (reply.type === 'error') pending.reject(new Error(reply.message));
+        else if (reply.type === pending.expect) pending.resolve(reply);
+        else pending.reject(new Error(`The worker answered ${reply.type}, not ${pending.expect}.`));
+      }
     });
     this.#worker.addEventListener('error', (event) => {
-      this.#settle(
-        undefined,
+      this.#end(
         new Error(`The in-browser worker failed: ${event.message || 'it could not start'}.`),
       );
     });
   }
 
-  #settle(reply: WorkerReply | undefined, error?: Error): void {
-    const pending = this.#pending;
-    this.#pending = undefined;
-    if (pending === undefined) return;
-    if (error !== undefined) pending.reject(error);
-    else pending.resolve(reply as WorkerReply);
+  /** The error that ended this worker, if one did: it takes no more requests. */
+  get dead(): Error | undefined {
+    return this.#dead;
   }
 
   request<T extends WorkerReply['type']>(
-    message: Exclude<WorkerRequest, { type: 'stop' }>,
+    message: WithoutId<Exclude<WorkerRequest, { type: 'stop' }>>,
     expect: T,
   ): Promise<Extract<WorkerReply, { type: T }>> {
+    if (this.#dead !== undefined) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending = { expect, resolve: resolve as (reply: WorkerReply) => void, reject };
-      this.#worker.postMessage(message);
+      this.#pending.set(id, { expect, resolve: resolve as (reply: WorkerReply) => void, reject });
+      this.#worker.postMessage({ ...message, id } as WorkerRequest);
     });
   }
 
+  /** Asks the generation in progress to stop after its current token. */
   stop(): void {
     this.#worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
   }
 
-  terminate(): void {
+  /** Ends the worker (and the model in it) at once. */
+  terminate(reason = 'Stopped.'): void {
     this.#worker.terminate();
-    this.#settle(undefined, new Error('Stopped.'));
+    this.#end(new Error(reason));
+  }
+
+  #end(error: Error): void {
+    this.#dead ??= error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
   }
 }
+
+/** How long Stop waits for the worker to finish its token before ending the worker. */
+const STOP_GRACE_MS = 2000;
 
 function megabytes(bytes: number | undefined): string {
   return bytes === undefined ? '?' : `${(bytes / 1_000_000).toFixed(1)} MB`;
@@ -140,8 +162,19 @@ export function InBrowserPage() {
   const runner = useRef<InBrowserRunner | undefined>(undefined);
   const serverAbort = useRef<AbortController | undefined>(undefined);
   const stopped = useRef(false);
+  /** The phase as the Stop button's timer sees it (state in a closure would be stale). */
+  const phaseNow = useRef<typeof phase>('idle');
+  const enter = (next: typeof phase) => {
+    phaseNow.current = next;
+    setPhase(next);
+  };
 
+  /** The worker, or a new one when there is none or the last one died (its model with it). */
   const ensureRunner = (): InBrowserRunner => {
+    if (runner.current?.dead !== undefined) {
+      runner.current = undefined;
+      setLoaded(undefined);
+    }
     runner.current ??= new InBrowserRunner(
       (text) => setBrowserText((current) => current + text),
       (reply) =>
@@ -152,11 +185,16 @@ export function InBrowserPage() {
     return runner.current;
   };
 
+  const refreshModels = () =>
+    getJson<{ data: BrowserModel[] }>('/api/browser-models').then((body) => {
+      setModels(body.data);
+      return body.data;
+    });
+
   useEffect(() => {
-    getJson<{ data: BrowserModel[] }>('/api/browser-models')
-      .then((body) => {
-        setModels(body.data);
-        const first = body.data[0];
+    refreshModels()
+      .then((data) => {
+        const first = data[0];
         if (first !== undefined) {
           setModelName(first.name);
           setDtype(first.dtypes.includes('fp32') ? 'fp32' : (first.dtypes[0] ?? 'fp32'));
@@ -170,7 +208,11 @@ export function InBrowserPage() {
       .request({ type: 'probe' }, 'probe')
       .then((reply) => setProbe(reply.webgpu))
       .catch((failure: Error) => setProbe({ available: false, reason: failure.message }));
-    return () => runner.current?.terminate();
+    return () => {
+      runner.current?.terminate();
+      runner.current = undefined;
+      serverAbort.current?.abort();
+    };
   }, []);
 
   const model = models.find((entry) => entry.name === modelName);
@@ -185,14 +227,15 @@ export function InBrowserPage() {
   const loadKey = `${modelName}|${dtype}|${backend}`;
 
   /** A new model, dtype or backend needs a fresh worker: the old one and its model go. */
-  const unload = () => {
-    runner.current?.terminate();
+  const unload = (reason?: string) => {
+    runner.current?.terminate(reason);
     runner.current = undefined;
     setLoaded(undefined);
   };
 
   const run = async () => {
-    if (model === undefined || backend === undefined || prompt.trim() === '') return;
+    if (model === undefined || backend === undefined || probe === undefined) return;
+    if (prompt.trim() === '') return;
     setError(undefined);
     setBrowserText('');
     setBrowserPoint(undefined);
@@ -201,11 +244,19 @@ export function InBrowserPage() {
     setServerPoint(undefined);
     stopped.current = false;
     try {
-      let current = loaded;
+      let current = runner.current?.dead === undefined ? loaded : undefined;
       if (current?.key !== loadKey) {
-        if (current !== undefined) unload();
-        setPhase('loading');
-        setProgress(model.ready ? 'Starting ONNX Runtime…' : 'The server is writing the model…');
+        if (runner.current !== undefined) unload();
+        enter('loading');
+        // The server prepares the model (a demo model is checked or written) and answers
+        // with its own message when it cannot, before the worker and its clock start.
+        setProgress(
+          model.ready ? 'Asking the server for the model…' : 'The server is writing the model…',
+        );
+        const check = await serverFetch(`/models/${encodeURIComponent(model.name)}/config.json`);
+        if (!check.ok) throw await failure(check);
+        await check.body?.cancel();
+        setProgress('Starting ONNX Runtime…');
         const apiKey = storedApiKey();
         const reply = await ensureRunner().request(
           {
@@ -220,8 +271,9 @@ export function InBrowserPage() {
         current = { key: loadKey, backend, detail: reply.detail, loadMs: reply.loadMs, runs: 0 };
         setLoaded(current);
         setProgress(undefined);
+        void refreshModels().catch(() => undefined);
       }
-      setPhase('generating');
+      enter('generating');
       const done: Done = await ensureRunner().request(
         { type: 'generate', prompt, maxTokens },
         'done',
@@ -241,39 +293,46 @@ export function InBrowserPage() {
       setLoaded(current);
       setFinish(done.finish);
       if (serverModel !== '' && !stopped.current) {
-        setPhase('server');
+        enter('server');
         const abort = new AbortController();
         serverAbort.current = abort;
-        const cold = served.find((entry) => entry.name === serverModel)?.loaded === false;
-        const measured = await measureServerRun(
+        // Asked now: the server may have unloaded the model since (or another tab loaded it).
+        const servedNow = await getJson<{ data: ServedModel[] }>('/api/models');
+        setServed(servedNow.data);
+        const cold = servedNow.data.find((entry) => entry.name === serverModel)?.loaded === false;
+        const measuredOnServer = await measureServerRun(
           serverModel,
           prompt,
           maxTokens,
           (text) => setServerText((all) => all + text),
           abort.signal,
         );
-        const serverRun = add({ ...measured, cold });
-        setServerPoint(serverRun);
-        setServed((all) =>
-          all.map((entry) => (entry.name === serverModel ? { ...entry, loaded: true } : entry)),
-        );
+        setServerPoint(add({ ...measuredOnServer, cold }));
       }
-    } catch (failure) {
+    } catch (problem) {
       const message =
-        (failure as Error).name === 'AbortError' ? 'Stopped.' : (failure as Error).message;
+        (problem as Error).name === 'AbortError' ? 'Stopped.' : (problem as Error).message;
+      // A load or generation that failed may leave a half-made session: start afresh.
+      if (phaseNow.current === 'loading' || phaseNow.current === 'generating') unload(message);
       setError(message);
       setProgress(undefined);
     } finally {
       serverAbort.current = undefined;
-      setPhase('idle');
+      enter('idle');
     }
   };
 
   const stop = () => {
     stopped.current = true;
-    if (phase === 'loading') unload();
-    else if (phase === 'generating') runner.current?.stop();
-    else serverAbort.current?.abort();
+    if (phaseNow.current === 'loading') unload();
+    else if (phaseNow.current === 'generating') {
+      runner.current?.stop();
+      // The worker stops after its current token; a long prompt or a wedged worker is ended.
+      const stopping = runner.current;
+      setTimeout(() => {
+        if (phaseNow.current === 'generating' && runner.current === stopping) unload();
+      }, STOP_GRACE_MS);
+    } else serverAbort.current?.abort();
   };
 
   const busy = phase !== 'idle';
@@ -384,7 +443,12 @@ export function InBrowserPage() {
               type="button"
               class="send"
               data-testid="browser-run"
-              disabled={model === undefined || backend === undefined || prompt.trim() === ''}
+              disabled={
+                model === undefined ||
+                backend === undefined ||
+                probe === undefined ||
+                prompt.trim() === ''
+              }
               onClick={() => void run()}
             >
               Run in this browser

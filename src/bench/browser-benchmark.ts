@@ -54,8 +54,9 @@ interface BackendResult {
 function median(values: number[], digits: number, unit: string): string {
   if (values.length === 0) return '—';
   const stats = summarize(values) as SampleSummary;
+  // Two or three values give a t interval wider than the values (even below zero).
   const interval =
-    stats.ci95 === undefined
+    stats.ci95 === undefined || values.length < 4
       ? ''
       : ` (95% CI ${stats.ci95.low.toFixed(digits)}–${stats.ci95.high.toFixed(digits)})`;
   return `${stats.p50.toFixed(digits)} ${unit}${interval}`;

@@ -322,8 +322,8 @@ describe('web API', () => {
       if (answer?.finish === 'streaming' && answer.content !== '') seen = answer;
     }
     await streaming;
-    expect(seen?.content).toEqual(expect.any(String));
-    expect((seen?.content as string).length).toBeGreaterThan(0);
+    // Some text was stored while the answer was still streaming.
+    expect(seen?.content).toMatch(/./);
   });
 
   it('opens a bench report behind --api-key through a link that works once', async () => {

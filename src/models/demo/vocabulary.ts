@@ -132,6 +132,17 @@ function* candidatePieces(): Generator<string> {
   for (const first of LETTERS) {
     for (const second of LETTERS) for (const third of LETTERS) yield first + second + third;
   }
+  // Past ~20,000 tokens (only the shape twins of real models need more): four letters, with
+  // and without the space marker, up to ~930,000 tokens.
+  for (const marker of ['', SPACE_MARKER]) {
+    for (const first of LETTERS) {
+      for (const second of LETTERS) {
+        for (const third of LETTERS) {
+          for (const fourth of LETTERS) yield marker + first + second + third + fourth;
+        }
+      }
+    }
+  }
 }
 
 const cache = new Map<number, DemoVocabulary>();

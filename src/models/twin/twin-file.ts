@@ -1,0 +1,151 @@
+/**
+ * Writing a shape twin to disk: the layout's tensors filled with random codes from a seed,
+ * streamed in whole blocks (never the whole model in memory), into tandem's model cache
+ * ($TANDEM_HOME/models/twins/ALIAS-Q4_K_M.twin.gguf), reused when it is already there.
+ */
+
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelNotFoundError } from '../../errors.js';
+import { type CatalogModel, findCatalogModel } from '../catalog.js';
+import { fillRandomBlocks, isQuantizedType } from '../gguf/quantize.js';
+import { metadataString, readGgufHeader } from '../gguf/reader.js';
+import { GGML_TYPE, ggmlTypeInfo } from '../gguf/types.js';
+import {
+  type GgufTensorSource,
+  type GgufWriteInput,
+  type GgufWriteOptions,
+  planGgufLayout,
+  writeGgufFile,
+} from '../gguf/writer.js';
+import { createSeededRandom } from '../random.js';
+import { type TwinLayout, type TwinTensor, twinLayout } from './twin-layout.js';
+
+/** The spread of the random weights: values over about ±0.04, like a trained matrix's. */
+const WEIGHT_RANGE = 0.04;
+/** Bytes produced per chunk while writing (whole blocks). */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+export const TWIN_SEED = 'tandem/twin/v1';
+
+function* tensorBytes(tensor: TwinTensor, seed: string): Generator<Uint8Array> {
+  const info = ggmlTypeInfo(tensor.type);
+  if (info === undefined) throw new Error(`no layout for ${tensor.name}`);
+  let elements = 1;
+  for (const dimension of tensor.shape) elements *= dimension;
+  const totalBytes = (elements / info.blockSize) * info.bytesPerBlock;
+  if (tensor.type === GGML_TYPE.F32) {
+    const values = new Float32Array(elements);
+    if (tensor.fill === 'ones') values.fill(1);
+    else if (tensor.fill === 'random') {
+      const random = createSeededRandom(`${seed}/${tensor.name}`);
+      for (let index = 0; index < elements; index++)
+        values[index] = random.nextSymmetric(WEIGHT_RANGE);
+    }
+    yield new Uint8Array(values.buffer);
+    return;
+  }
+  if (!isQuantizedType(tensor.type)) throw new Error(`${tensor.name}: cannot fill ${info.name}`);
+  const random = createSeededRandom(`${seed}/${tensor.name}`);
+  const next = () => random.nextUint32();
+  const chunkBytes = Math.max(1, Math.floor(CHUNK_BYTES / info.bytesPerBlock)) * info.bytesPerBlock;
+  const buffer = new Uint8Array(chunkBytes);
+  for (let written = 0; written < totalBytes; written += chunkBytes) {
+    const size = Math.min(chunkBytes, totalBytes - written);
+    const chunk = buffer.subarray(0, size);
+    fillRandomBlocks(tensor.type, chunk, next, WEIGHT_RANGE);
+    // The writer copies or writes each chunk before asking for the next, so one buffer serves.
+    yield chunk;
+  }
+}
+
+/** What writeGgufFile needs for a layout: metadata and a lazy, seeded generator per tensor. */
+export function twinGgufInput(layout: TwinLayout, seed = TWIN_SEED): GgufWriteInput {
+  const tensors: GgufTensorSource[] = layout.tensors.map((tensor) => ({
+    name: tensor.name,
+    shape: tensor.shape,
+    type: tensor.type,
+    data: () => tensorBytes(tensor, `${seed}/${layout.alias}`),
+  }));
+  return {
+    metadata: [...layout.metadata, ['tandem.twin.seed', { type: 'string', value: seed }]],
+    tensors,
+  };
+}
+
+/** The twin's file size, computed from the layout alone. */
+export function twinFileSizeBytes(layout: TwinLayout): number {
+  return planGgufLayout(twinGgufInput(layout)).fileSizeBytes;
+}
+
+export function twinPath(modelsDirectory: string, alias: string): string {
+  return join(modelsDirectory, 'twins', `${alias}-Q4_K_M.twin.gguf`);
+}
+
+export interface EnsureTwinOptions extends GgufWriteOptions {
+  modelsDirectory: string;
+}
+
+export interface EnsureTwinResult {
+  path: string;
+  model: CatalogModel;
+  fileSizeBytes: number;
+  /** Milliseconds spent writing it now; undefined when it was already in the cache. */
+  buildMs?: number;
+}
+
+const pending = new Map<string, Promise<EnsureTwinResult>>();
+
+/** A catalog model for `twin:ALIAS`, or a one-line error naming the aliases that have twins. */
+export function twinModel(alias: string): CatalogModel {
+  const model = findCatalogModel(alias);
+  if (model === undefined) {
+    throw new ModelNotFoundError(
+      `twin:${alias}`,
+      [],
+      `No catalog model '${alias}' to make a twin of: see tandem models list.`,
+    );
+  }
+  return model;
+}
+
+/** Is the file at `path` this layout's twin, whole? (Size and the tandem.twin key.) */
+async function isWholeTwin(
+  path: string,
+  layout: TwinLayout,
+  expectedBytes: number,
+): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined || info.size !== expectedBytes) return false;
+  try {
+    const header = await readGgufHeader(path);
+    return metadataString(header.metadata.get('tandem.twin')) === layout.alias;
+  } catch {
+    return false;
+  }
+}
+
+/** The twin of a catalog model in the cache, written first when it is missing or partial. */
+export function ensureTwin(alias: string, options: EnsureTwinOptions): Promise<EnsureTwinResult> {
+  const model = twinModel(alias);
+  const path = twinPath(options.modelsDirectory, model.alias);
+  const running = pending.get(path);
+  if (running !== undefined) return running;
+  const work = (async (): Promise<EnsureTwinResult> => {
+    const layout = twinLayout(model);
+    const input = twinGgufInput(layout);
+    const expectedBytes = planGgufLayout(input).fileSizeBytes;
+    if (await isWholeTwin(path, layout, expectedBytes)) {
+      return { path, model, fileSizeBytes: expectedBytes };
+    }
+    const startedAt = performance.now();
+    const written = await writeGgufFile(path, input, options);
+    return {
+      path,
+      model,
+      fileSizeBytes: written.fileSizeBytes,
+      buildMs: performance.now() - startedAt,
+    };
+  })().finally(() => pending.delete(path));
+  pending.set(path, work);
+  return work;
+}

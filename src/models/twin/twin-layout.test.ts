@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { CATALOG, findCatalogModel } from '../catalog.js';
+import { GGML_TYPE, ggmlTypeInfo } from '../gguf/types.js';
+import { twinFileSizeBytes } from './twin-file.js';
+import { twinLayout, twinSupport, usesMoreBits } from './twin-layout.js';
+
+function model(alias: string) {
+  const found = findCatalogModel(alias);
+  if (found === undefined) throw new Error(`no ${alias}`);
+  return found;
+}
+
+/** Tensor counts per type name. */
+function typeCounts(alias: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const tensor of twinLayout(model(alias)).tensors) {
+    const name = ggmlTypeInfo(tensor.type)?.name ?? '?';
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+describe('twin layouts', () => {
+  it('marks the same layers as llama.cpp’s use_more_bits', () => {
+    const layers = (n: number) => [...Array(n).keys()].filter((i) => usesMoreBits(i, n));
+    expect(layers(32)).toEqual([0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31]);
+    expect(layers(24)).toEqual([0, 1, 2, 5, 8, 11, 14, 17, 20, 21, 22, 23]);
+  });
+
+  // The counts of the published files, from llama.cpp's load logs of them.
+  it.each([
+    ['phi-4-mini', { F32: 67, Q4_K: 80, Q5_K: 32, Q6_K: 17 }],
+    ['qwen2.5-0.5b', { F32: 121, Q5_0: 133, Q8_0: 13, Q4_K: 12, Q6_K: 12 }],
+  ])('gives %s the tensor types of its published Q4_K_M file', (alias, counts) => {
+    expect(typeCounts(alias)).toEqual(counts);
+  });
+
+  it('gives the models without a published count the recipe’s (derived) counts', () => {
+    expect(typeCounts('qwen2.5-7b')).toEqual({ F32: 141, Q4_K: 169, Q6_K: 29 });
+    expect(typeCounts('smollm2-360m')).toEqual({
+      F32: 65,
+      Q5_0: 176,
+      Q8_0: 17,
+      Q6_K: 16,
+      Q4_K: 16,
+    });
+  });
+
+  it('uses the catalog’s shapes: phi-4-mini’s fused qkv and gate-up, qwen’s biases', () => {
+    const phi = new Map(twinLayout(model('phi-4-mini')).tensors.map((t) => [t.name, t]));
+    expect(phi.get('token_embd.weight')?.shape).toEqual([3072, 200_064]);
+    expect(phi.get('output.weight')).toBeUndefined();
+    expect(phi.get('blk.0.attn_qkv.weight')?.shape).toEqual([3072, 3072 + 2 * 1024]);
+    expect(phi.get('blk.0.ffn_up.weight')?.shape).toEqual([3072, 2 * 8192]);
+    expect(phi.get('blk.31.ffn_down.weight')).toMatchObject({
+      shape: [8192, 3072],
+      type: GGML_TYPE.Q6_K,
+    });
+    expect(phi.get('blk.4.ffn_down.weight')?.type).toBe(GGML_TYPE.Q4_K);
+    expect(phi.get('rope_factors_long.weight')?.shape).toEqual([48]);
+    const qwen = new Map(twinLayout(model('qwen2.5-0.5b')).tensors.map((t) => [t.name, t]));
+    expect(qwen.get('output.weight')).toMatchObject({
+      shape: [896, 151_936],
+      type: GGML_TYPE.Q8_0,
+    });
+    expect(qwen.get('blk.0.attn_k.weight')?.shape).toEqual([896, 128]);
+    expect(qwen.get('blk.0.attn_k.bias')?.shape).toEqual([128]);
+    expect(qwen.get('blk.3.attn_v.weight')?.type).toBe(GGML_TYPE.Q5_0);
+    expect(qwen.get('blk.2.attn_v.weight')?.type).toBe(GGML_TYPE.Q8_0);
+    expect(twinLayout(model('qwen2.5-0.5b')).tensors).toHaveLength(291);
+    expect(twinLayout(model('phi-4-mini')).tensors).toHaveLength(196);
+  });
+
+  it.each(['phi-4-mini', 'qwen2.5-0.5b', 'qwen2.5-7b', 'smollm2-360m'])(
+    'makes %s’s twin the size of the published file, within 1%%',
+    (alias) => {
+      const size = twinFileSizeBytes(twinLayout(model(alias)));
+      const published = model(alias).gguf.sizeBytes;
+      expect(Math.abs(size - published) / published).toBeLessThan(0.01);
+    },
+  );
+
+  it('makes no twin of a mixture of experts, and says why', () => {
+    const support = twinSupport(model('gpt-oss-20b'));
+    expect(support).toEqual({ ok: false, reason: expect.stringMatching(/mixture of experts/) });
+    expect(() => twinLayout(model('gpt-oss-20b'))).toThrow(
+      /No twin of gpt-oss-20b: .*mixture of experts/,
+    );
+  });
+
+  it('covers every dense catalog model', () => {
+    const dense = CATALOG.filter((entry) => entry.architecture.expertCount === undefined);
+    expect(dense.map((entry) => [entry.alias, twinSupport(entry).ok])).toEqual(
+      dense.map((entry) => [entry.alias, true]),
+    );
+  });
+});

@@ -1,0 +1,254 @@
+/**
+ * Shape twins: GGUF files with a catalog model's exact architecture, tensor names, shapes
+ * and per-tensor quantization types (so the same file size and bytes read per token), and
+ * random weights. Speed and memory depend on those, not on the weights' values, so a twin
+ * answers "how fast, how much memory" before any download.
+ *
+ * The tensor types follow llama.cpp's Q4_K_M recipe as it made the published files
+ * (llama-quant.cpp, 2024–2025): Q4_K by default; Q6_K for the output (or the embedding when
+ * it is tied to the output) and for attn_v and ffn_down on the "more bits" layers; Q5_K for
+ * phi3's fused attn_qkv; a row length that is not a multiple of 256 falls back to Q5_0 (for
+ * Q4_K) or Q8_0 (for Q6_K); one-dimensional tensors stay F32. The counts this gives match
+ * the published files' (docs/catalog-sources.md and the load logs cited in `sources`).
+ */
+
+import { InvalidArgumentError } from '../../errors.js';
+import type { CatalogModel } from '../catalog.js';
+import { buildDemoVocabulary, CHATML_TEMPLATE, DEMO_SPECIAL_TOKENS } from '../demo/vocabulary.js';
+import { GGML_TYPE, type GgmlTypeId, type GgufMetadataValue, ggufValue } from '../gguf/types.js';
+
+/** What the catalog does not say but a faithful file needs, per model. */
+export interface TwinFacts {
+  /** config.json rms_norm_eps. */
+  rmsEpsilon: number;
+  /** The published GGUF has no output.weight: the output reuses token_embd. */
+  tiedOutput: boolean;
+  /** Rotary dimensions, where not the whole head (phi3: partial_rotary_factor 0.75). */
+  ropeDimensionCount?: number;
+  /** phi3 LongRoPE: rope_factors_long/short tensors and these keys. */
+  longRope?: { originalContextLength: number; attentionFactor: number };
+  /** phi3's sliding_window key (llama.cpp ignores it for phi3, but the file has it). */
+  slidingWindow?: number;
+  /** Where these facts were checked. */
+  sources: string[];
+}
+
+export const TWIN_FACTS: Readonly<Record<string, TwinFacts>> = {
+  'phi-4-mini': {
+    rmsEpsilon: 1e-5,
+    tiedOutput: true,
+    ropeDimensionCount: 96,
+    longRope: { originalContextLength: 4096, attentionFactor: 1.190238 },
+    slidingWindow: 262_144,
+    sources: [
+      'https://huggingface.co/microsoft/Phi-4-mini-instruct/blob/main/config.json',
+      'llama.cpp load log of Phi-4-mini-instruct-Q4_K_M.gguf (36 KVs, 196 tensors: f32 67, q4_K 80, q5_K 32, q6_K 17)',
+    ],
+  },
+  'qwen2.5-0.5b': {
+    rmsEpsilon: 1e-6,
+    // The official Q4_K_M file carries a separate output.weight (Q8_0) although the model ties.
+    tiedOutput: false,
+    sources: [
+      'https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/config.json',
+      'llama.cpp load log of qwen2.5-0.5b-instruct-q4_k_m.gguf (f32 121, q5_0 133, q8_0 13, q4_K 12, q6_K 12)',
+    ],
+  },
+  'qwen2.5-7b': {
+    rmsEpsilon: 1e-6,
+    tiedOutput: false,
+    sources: ['https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/blob/main/config.json'],
+  },
+  'smollm2-360m': {
+    rmsEpsilon: 1e-5,
+    tiedOutput: true,
+    sources: ['https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/blob/main/config.json'],
+  },
+};
+
+/** How a tensor's values are made. */
+export type TwinFill = 'random' | 'ones' | 'zeros';
+
+export interface TwinTensor {
+  name: string;
+  /** ggml order: shape[0] is the row length. */
+  shape: number[];
+  type: GgmlTypeId;
+  fill: TwinFill;
+}
+
+export interface TwinLayout {
+  alias: string;
+  architecture: string;
+  quantization: string;
+  metadata: [string, GgufMetadataValue][];
+  tensors: TwinTensor[];
+}
+
+/** llama.cpp's use_more_bits: the first and last eighth of the layers and every third between. */
+export function usesMoreBits(layer: number, layers: number): boolean {
+  const eighth = Math.floor(layers / 8);
+  return layer < eighth || layer >= Math.floor((7 * layers) / 8) || (layer - eighth) % 3 === 2;
+}
+
+/** A K-quant type for a row length, with llama.cpp's fallback when rows do not hold 256. */
+function fitted(type: GgmlTypeId, rowLength: number): GgmlTypeId {
+  if (rowLength % 256 === 0) return type;
+  if (type === GGML_TYPE.Q6_K) return GGML_TYPE.Q8_0;
+  if (type === GGML_TYPE.Q4_K || type === GGML_TYPE.Q5_K) return GGML_TYPE.Q5_0;
+  return type;
+}
+
+/** The aliases a twin can be made of: dense models whose architecture tandem writes. */
+export const TWIN_ARCHITECTURES = ['llama', 'qwen2', 'phi3'] as const;
+
+export function twinSupport(model: CatalogModel): { ok: true } | { ok: false; reason: string } {
+  if (model.architecture.expertCount !== undefined) {
+    return {
+      ok: false,
+      reason: `${model.alias} is a mixture of experts (${model.architecture.name}, MXFP4 experts); tandem writes twins of dense llama, qwen2 and phi3 models only.`,
+    };
+  }
+  if (!(TWIN_ARCHITECTURES as readonly string[]).includes(model.architecture.name)) {
+    return {
+      ok: false,
+      reason: `tandem cannot write the ${model.architecture.name} architecture.`,
+    };
+  }
+  if (TWIN_FACTS[model.alias] === undefined) {
+    return { ok: false, reason: `tandem has no twin facts for ${model.alias}.` };
+  }
+  if (model.gguf.quantization !== 'Q4_K_M') {
+    return {
+      ok: false,
+      reason: `tandem writes Q4_K_M twins; ${model.alias}'s file is ${model.gguf.quantization}.`,
+    };
+  }
+  return { ok: true };
+}
+
+/** The full layout of a catalog model's Q4_K_M twin: metadata and every tensor. */
+export function twinLayout(model: CatalogModel): TwinLayout {
+  const support = twinSupport(model);
+  if (!support.ok) throw new InvalidArgumentError(`No twin of ${model.alias}: ${support.reason}`);
+  const facts = TWIN_FACTS[model.alias] as TwinFacts;
+  const a = model.architecture;
+  const arch = a.name;
+  const embedding = a.embeddingLength;
+  const headDimension = embedding / a.headCount;
+  const kvWidth = headDimension * a.headCountKv;
+  const feedForward = a.feedForwardLength as number;
+  const layers = a.blockCount;
+  const vocabulary = a.vocabSize;
+
+  const tensors: TwinTensor[] = [];
+  const add = (name: string, shape: number[], type: GgmlTypeId, fill: TwinFill = 'random') =>
+    tensors.push({ name, shape, type, fill });
+  const q4k = (rowLength: number) => fitted(GGML_TYPE.Q4_K, rowLength);
+  const moreBits = (layer: number, rowLength: number) =>
+    fitted(usesMoreBits(layer, layers) ? GGML_TYPE.Q6_K : GGML_TYPE.Q4_K, rowLength);
+
+  // llama-quantize writes the non-layer tensors first, by name, then each layer's by name.
+  if (!facts.tiedOutput)
+    add('output.weight', [embedding, vocabulary], fitted(GGML_TYPE.Q6_K, embedding));
+  add('output_norm.weight', [embedding], GGML_TYPE.F32, 'ones');
+  if (facts.longRope !== undefined) {
+    const factors = (facts.ropeDimensionCount ?? headDimension) / 2;
+    add('rope_factors_long.weight', [factors], GGML_TYPE.F32, 'ones');
+    add('rope_factors_short.weight', [factors], GGML_TYPE.F32, 'ones');
+  }
+  add(
+    'token_embd.weight',
+    [embedding, vocabulary],
+    facts.tiedOutput ? fitted(GGML_TYPE.Q6_K, embedding) : q4k(embedding),
+  );
+  for (let layer = 0; layer < layers; layer++) {
+    const blk = (name: string) => `blk.${layer}.${name}`;
+    const layerTensors: TwinTensor[] = [];
+    const put = (name: string, shape: number[], type: GgmlTypeId, fill: TwinFill = 'random') =>
+      layerTensors.push({ name: blk(name), shape, type, fill });
+    put('attn_norm.weight', [embedding], GGML_TYPE.F32, 'ones');
+    put('ffn_norm.weight', [embedding], GGML_TYPE.F32, 'ones');
+    put('attn_output.weight', [embedding, embedding], q4k(embedding));
+    put('ffn_down.weight', [feedForward, embedding], moreBits(layer, feedForward));
+    if (arch === 'phi3') {
+      put(
+        'attn_qkv.weight',
+        [embedding, embedding + 2 * kvWidth],
+        fitted(GGML_TYPE.Q5_K, embedding),
+      );
+      put('ffn_up.weight', [embedding, 2 * feedForward], q4k(embedding));
+    } else {
+      put('attn_q.weight', [embedding, embedding], q4k(embedding));
+      put('attn_k.weight', [embedding, kvWidth], q4k(embedding));
+      put('attn_v.weight', [embedding, kvWidth], moreBits(layer, embedding));
+      put('ffn_gate.weight', [embedding, feedForward], q4k(embedding));
+      put('ffn_up.weight', [embedding, feedForward], q4k(embedding));
+      if (arch === 'qwen2') {
+        put('attn_q.bias', [embedding], GGML_TYPE.F32, 'zeros');
+        put('attn_k.bias', [kvWidth], GGML_TYPE.F32, 'zeros');
+        put('attn_v.bias', [kvWidth], GGML_TYPE.F32, 'zeros');
+      }
+    }
+    layerTensors.sort((left, right) =>
+      left.name < right.name ? -1 : left.name > right.name ? 1 : 0,
+    );
+    tensors.push(...layerTensors);
+  }
+
+  const key = (name: string) => `${arch}.${name}`;
+  const metadata: [string, GgufMetadataValue][] = [
+    ['general.architecture', ggufValue.string(arch)],
+    ['general.name', ggufValue.string(`twin of ${model.displayName}`)],
+    [
+      'general.description',
+      ggufValue.string(
+        `tandem shape twin of ${model.alias}: the architecture, tensor shapes and Q4_K_M tensor types of ${model.gguf.repository}/${model.gguf.file}, with random weights. Its speed and memory are the real model's; its text is noise.`,
+      ),
+    ],
+    // llama.cpp's LLAMA_FTYPE_MOSTLY_Q4_K_M.
+    ['general.file_type', ggufValue.uint32(15)],
+    ['general.quantization_version', ggufValue.uint32(2)],
+    ['general.alignment', ggufValue.uint32(32)],
+    ['tandem.twin', ggufValue.string(model.alias)],
+    [key('context_length'), ggufValue.uint32(model.contextLength)],
+    [key('embedding_length'), ggufValue.uint32(embedding)],
+    [key('block_count'), ggufValue.uint32(layers)],
+    [key('feed_forward_length'), ggufValue.uint32(feedForward)],
+    [key('attention.head_count'), ggufValue.uint32(a.headCount)],
+    [key('attention.head_count_kv'), ggufValue.uint32(a.headCountKv)],
+    [key('attention.layer_norm_rms_epsilon'), ggufValue.float32(facts.rmsEpsilon)],
+    [key('rope.freq_base'), ggufValue.float32(a.ropeFreqBase ?? 10_000)],
+    [key('rope.dimension_count'), ggufValue.uint32(facts.ropeDimensionCount ?? headDimension)],
+  ];
+  if (arch === 'llama') metadata.push([key('vocab_size'), ggufValue.uint32(vocabulary)]);
+  if (facts.longRope !== undefined) {
+    metadata.push(
+      [
+        key('rope.scaling.original_context_length'),
+        ggufValue.uint32(facts.longRope.originalContextLength),
+      ],
+      [key('rope.scaling.attn_factor'), ggufValue.float32(facts.longRope.attentionFactor)],
+    );
+  }
+  if (facts.slidingWindow !== undefined) {
+    metadata.push([key('attention.sliding_window'), ggufValue.uint32(facts.slidingWindow)]);
+  }
+  // tandem's byte-fallback vocabulary, at the model's vocabulary size (the embedding's rows).
+  const words = buildDemoVocabulary(vocabulary);
+  metadata.push(
+    ['tokenizer.ggml.model', ggufValue.string('llama')],
+    ['tokenizer.ggml.tokens', ggufValue.stringArray(words.tokens)],
+    ['tokenizer.ggml.scores', ggufValue.numberArray('float32', words.scores)],
+    ['tokenizer.ggml.token_type', ggufValue.numberArray('int32', words.tokenTypes)],
+    ['tokenizer.ggml.bos_token_id', ggufValue.uint32(DEMO_SPECIAL_TOKENS.beginOfSequence.id)],
+    ['tokenizer.ggml.eos_token_id', ggufValue.uint32(DEMO_SPECIAL_TOKENS.imEnd.id)],
+    ['tokenizer.ggml.unknown_token_id', ggufValue.uint32(DEMO_SPECIAL_TOKENS.unknown.id)],
+    ['tokenizer.ggml.padding_token_id', ggufValue.uint32(DEMO_SPECIAL_TOKENS.endOfSequence.id)],
+    ['tokenizer.ggml.add_bos_token', ggufValue.bool(false)],
+    ['tokenizer.ggml.add_eos_token', ggufValue.bool(false)],
+    ['tokenizer.ggml.add_space_prefix', ggufValue.bool(false)],
+    ['tokenizer.chat_template', ggufValue.string(CHATML_TEMPLATE)],
+  );
+  return { alias: model.alias, architecture: arch, quantization: 'Q4_K_M', metadata, tensors };
+}

@@ -11,7 +11,9 @@ import { parseModelReference } from '../engines/reference.js';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import type { ChatMessage, Engine, StreamPart } from '../engines/spec.js';
 import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../errors.js';
+import { renderProgressBar } from '../models/pull.js';
 import { GenerationError, measureRun, type RunResult } from '../run/run-model.js';
+import { formatBytes } from '../units.js';
 import { formatMs, formatRate } from './format.js';
 import { choiceFlag, collect, integerFlag, numberFlag } from './options.js';
 import { renderRunStats } from './render-run.js';
@@ -81,6 +83,7 @@ export function engineOptionsFrom(flags: GenerationFlags, terminal: Terminal): C
     ...(flags.device === undefined ? {} : { device: flags.device }),
     ...(flags.dtype === undefined ? {} : { dtype: flags.dtype }),
     onDemoModelProgress: demoProgressReporter(terminal),
+    onTwinProgress: twinProgressReporter(terminal),
   };
 }
 
@@ -131,6 +134,39 @@ export function demoProgressReporter(terminal: Terminal) {
       );
     }
     if (writtenBytes === totalBytes) terminal.stderr.write(`${model} written.\n`);
+  };
+}
+
+/**
+ * A progress bar while a shape twin is written on first use (phi-4-mini's is 2.5 GB): redrawn
+ * in place on a terminal, a line every 5 s otherwise.
+ */
+export function twinProgressReporter(terminal: Terminal) {
+  const started = new Map<string, number>();
+  let lastLineAt = 0;
+  const interactive = terminal.stderr.isTTY === true;
+  return (alias: string, writtenBytes: number, totalBytes: number) => {
+    const now = performance.now();
+    if (!started.has(alias)) {
+      started.set(alias, now);
+      terminal.stderr.write(
+        `Writing twin:${alias}, a random-weight file with ${alias}'s exact shapes and quantization (first use, ${formatBytes(totalBytes)})…\n`,
+      );
+    }
+    const elapsedSeconds = (now - (started.get(alias) as number)) / 1000;
+    const bytesPerSecond = elapsedSeconds > 0 ? writtenBytes / elapsedSeconds : 0;
+    const line = renderProgressBar({
+      receivedBytes: writtenBytes,
+      totalBytes,
+      bytesPerSecond,
+      etaSeconds: bytesPerSecond > 0 ? (totalBytes - writtenBytes) / bytesPerSecond : undefined,
+    });
+    const done = writtenBytes === totalBytes;
+    if (interactive) terminal.stderr.write(`\r${line}${done ? '\n' : ''}`);
+    else if (done || now - lastLineAt > 5000) {
+      lastLineAt = now;
+      terminal.stderr.write(`${line}\n`);
+    }
   };
 }
 

@@ -8,6 +8,7 @@ import { isPresetName, type PresetName, presets } from './openai/presets.js';
  * - `phi-4-mini`, `demo-slm`           a catalog alias or demo model on the default engine (llama)
  * - `llama:./models/x.gguf`, `./x.gguf` a GGUF file
  * - `onnx:phi-4-mini`                   the onnx engine
+ * - `twin:phi-4-mini`                   a catalog model's random-weight shape twin (llama engine)
  * - `foundry:phi-4-mini`, `ollama:phi4-mini`, `llamacpp:`, `lmstudio:`, `vllm:`  a local server preset
  * - `http://host:port/v1#model-id`      any OpenAI-compatible server (also `openai:http://…#id`)
  *
@@ -21,6 +22,8 @@ export type ModelReference =
       name: string;
       /** True when `name` is a path (contains a slash or ends in .gguf). */
       isPath: boolean;
+      /** `twin:ALIAS`: the catalog model's shape twin, not the model. */
+      twin?: boolean;
       options: Readonly<Record<string, string>>;
       text: string;
     }
@@ -146,6 +149,14 @@ export function parseModelReference(input: string): ModelReference {
       text,
     };
   }
+  if (prefix === 'twin') {
+    if (rest === '' || looksLikePath(rest)) {
+      throw new InvalidArgumentError(
+        `'${text}' names no catalog model: write twin:ALIAS, e.g. twin:phi-4-mini.`,
+      );
+    }
+    return { kind: 'local', engine: 'llama', name: rest, isPath: false, twin: true, options, text };
+  }
   if (prefix !== '' && isLocalEngine(prefix)) {
     if (rest === '') {
       throw new InvalidArgumentError(
@@ -163,7 +174,7 @@ export function parseModelReference(input: string): ModelReference {
   }
   if (prefix !== '' && prefix.length > 1 && !looksLikePath(body)) {
     throw new InvalidArgumentError(
-      `Unknown engine '${prefix}' in '${text}': use one of llama, onnx, ${SERVER_PRESET_NAMES.join(', ')}, or a URL.`,
+      `Unknown engine '${prefix}' in '${text}': use one of llama, onnx, twin, ${SERVER_PRESET_NAMES.join(', ')}, or a URL.`,
     );
   }
   return { kind: 'local', engine: 'llama', name: body, isPath: looksLikePath(body), options, text };

@@ -11,6 +11,7 @@ import {
   ensureDemoModel,
 } from '../models/demo/demo-models.js';
 import { ensureDemoOnnxModel } from '../models/demo/demo-onnx.js';
+import { ensureTwin } from '../models/twin/twin-file.js';
 import { formatBytes } from '../units.js';
 import { LlamaEngine } from './llama/llama-engine.js';
 import { GPU_CHOICES, type GpuChoice } from './llama/llama-runtime.js';
@@ -50,6 +51,8 @@ export interface CreateEngineOptions {
   idleTimeoutMs?: number;
   /** Stops the writing of a demo model on first use (the only slow part of creating an engine). */
   signal?: AbortSignal;
+  /** Called while a shape twin is written on first use (a twin of phi-4-mini is 2.5 GB). */
+  onTwinProgress?: (alias: string, writtenBytes: number, totalBytes: number) => void;
   /** Called while a demo model file is written on first use. */
   onDemoModelProgress?: (model: string, writtenBytes: number, totalBytes: number) => void;
 }
@@ -135,6 +138,26 @@ async function createLlamaEngine(
     ...(gpu === undefined ? {} : { gpu }),
   };
   const name = reference.name;
+  if (reference.twin === true) {
+    const twin = await ensureTwin(name, {
+      modelsDirectory: modelsDirectory(home),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onTwinProgress === undefined
+        ? {}
+        : {
+            onProgress: (written: number, total: number) =>
+              options.onTwinProgress?.(name, written, total),
+          }),
+    });
+    return new LlamaEngine({
+      ...common,
+      model: `twin:${twin.model.alias}`,
+      modelPath: twin.path,
+      isDemo: true,
+      twinOf: twin.model.alias,
+      parameterCount: twin.model.parameterCount,
+    });
+  }
   if (reference.isPath) {
     const modelPath = expandHome(name);
     if (!existsSync(modelPath) || !statSync(modelPath).isFile()) {

@@ -169,8 +169,10 @@ export interface EngineInfo {
   contextSize?: number;
   /** Requests an embedded engine runs at once. */
   sequences?: number;
-  /** True for tandem's random-weight demo models. */
+  /** True for tandem's random-weight models: the demo models and shape twins. */
   isDemo?: boolean;
+  /** A shape twin: the catalog alias whose architecture, shapes and quantization it copies. */
+  twinOf?: string;
   engineVersion?: string;
 }
 

@@ -59,6 +59,9 @@ export interface LlamaEngineOptions {
    */
   sequences?: number;
   isDemo?: boolean;
+  /** A shape twin: the catalog alias whose architecture it has (random weights). */
+  twinOf?: string;
+  parameterCount?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -112,6 +115,8 @@ export class LlamaEngine implements Engine {
       modelPath: options.modelPath,
       engineVersion: `node-llama-cpp ${nodeLlamaCppVersion}`,
       ...(options.isDemo === true ? { isDemo: true } : {}),
+      ...(options.twinOf === undefined ? {} : { twinOf: options.twinOf }),
+      ...(options.parameterCount === undefined ? {} : { parameterCount: options.parameterCount }),
     };
   }
 

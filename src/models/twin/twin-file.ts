@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelNotFoundError } from '../../errors.js';
-import { type CatalogModel, findCatalogModel } from '../catalog.js';
+import { type CatalogModel, catalogNames, findCatalogModel, suggestModels } from '../catalog.js';
 import { fillRandomBlocks, isQuantizedType } from '../gguf/quantize.js';
 import { metadataString, readGgufHeader } from '../gguf/reader.js';
 import { GGML_TYPE, ggmlTypeInfo } from '../gguf/types.js';
@@ -101,8 +101,8 @@ export function twinModel(alias: string): CatalogModel {
   if (model === undefined) {
     throw new ModelNotFoundError(
       `twin:${alias}`,
-      [],
-      `No catalog model '${alias}' to make a twin of: see tandem models list.`,
+      suggestModels(alias, catalogNames()).map((name) => `twin:${name}`),
+      `No catalog model '${alias}' to make a twin of.`,
     );
   }
   return model;

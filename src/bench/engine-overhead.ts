@@ -12,13 +12,13 @@ import { getLlamaRuntime } from '../engines/llama/llama-runtime.js';
 import { defaultThreadCount, threadsFromEnvironment } from '../engines/llama/threads.js';
 import { errorLine, TandemError } from '../errors.js';
 import { describeMachine } from '../measure/machine.js';
+import { measureReadBandwidth } from '../measure/memory-bandwidth.js';
 import { compareSamples, summarize } from '../measure/statistics.js';
 import { modelsDirectory, tandemHome } from '../models/cache.js';
 import { DEMO_MODELS, ensureDemoModel } from '../models/demo/demo-models.js';
 import { validateGgufForLlama } from '../models/gguf/validate.js';
 import { measureRun } from '../run/run-model.js';
 import { formatBytes } from '../units.js';
-import { measureReadBandwidth } from './memory-bandwidth.js';
 import { interleavedRounds, wholeNumberSetting } from './script-settings.js';
 
 const PROMPT = 'List 5 benefits of local AI inference.';

@@ -17,11 +17,11 @@ import { createEngine } from '../engines/registry.js';
 import type { Engine } from '../engines/spec.js';
 import { errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { describeMachine } from '../measure/machine.js';
+import { measureReadBandwidth } from '../measure/memory-bandwidth.js';
 import { pairedLogRatio, type SampleSummary, summarize } from '../measure/statistics.js';
 import { demoModelDefinition, isDemoModelName } from '../models/demo/definitions.js';
 import { measureRun, type RunResult } from '../run/run-model.js';
 import { formatBytes } from '../units.js';
-import { measureReadBandwidth } from './memory-bandwidth.js';
 import { interleavedRounds, wholeNumberSetting } from './script-settings.js';
 
 interface Side {

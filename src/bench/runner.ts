@@ -6,10 +6,10 @@ import { startEventLoopLagMonitor } from '../measure/event-loop-lag.js';
 import { measureGeneration } from '../measure/generation-timing.js';
 import { describeMachine } from '../measure/machine.js';
 import { PeakRssSampler } from '../measure/memory.js';
+import { measureReadBandwidth } from '../measure/memory-bandwidth.js';
 import { compareRatio } from '../measure/statistics.js';
 import { sha256OfFile } from '../models/demo/demo-models.js';
 import { closedLoop, openLoop, poissonArrivals } from './load.js';
-import { measureReadBandwidth } from './memory-bandwidth.js';
 import { type BenchPrompt, readPromptFile, syntheticPrompts } from './prompts.js';
 import { errorCauseOf, meetsServiceLevels, summarizeLevel } from './summarize-level.js';
 import type {

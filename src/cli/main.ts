@@ -1,8 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { errorLine, TandemError } from '../errors.js';
+import { parseWholeNumber } from '../numbers.js';
 import { registerBenchCommand } from './bench-command.js';
 import { compareCommand } from './compare-command.js';
-import { modelsListCommand, modelsPullCommand, modelsRemoveCommand } from './models-command.js';
+import {
+  modelsListCommand,
+  modelsPlanCommand,
+  modelsPullCommand,
+  modelsRemoveCommand,
+  type PlanFlags,
+} from './models-command.js';
 import { integerFlag } from './options.js';
 import { registerRagCommand } from './rag-command.js';
 import { addGenerationFlags, chatCommand, runCommand } from './run-command.js';
@@ -93,6 +100,32 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: number) => 
     .description('Remove a downloaded catalog model')
     .argument('<alias>', 'catalog alias')
     .action((alias: string) => exitWith(modelsRemoveCommand(alias, terminal)));
+  models
+    .command('plan')
+    .description(
+      "Without downloading: load a catalog model's random-weight shape twin (or a .gguf) and measure load, memory, TTFT, decode and whether it fits",
+    )
+    .argument(
+      '<model>',
+      'catalog alias (its twin is built on first use), twin:ALIAS, or a .gguf path',
+    )
+    .option('--ctx <tokens>', 'context the fit check is for (default 4096)', (value: string) =>
+      parseWholeNumber(value, '--ctx', { min: 16 }),
+    )
+    .option('--tokens <n>', 'tokens decoded for the decode figure (default 64)', (value: string) =>
+      parseWholeNumber(value, '--tokens', { min: 2 }),
+    )
+    .option('--long-words <n>', 'words in the long prompt (default 400)', (value: string) =>
+      parseWholeNumber(value, '--long-words', { min: 1 }),
+    )
+    .option('--threads <n>', 'llama threads', (value: string) =>
+      parseWholeNumber(value, '--threads', { min: 1 }),
+    )
+    .option('--no-bandwidth', 'skip the memory-bandwidth measurement')
+    .option('--json', 'print as JSON')
+    .action((model: string, flags: PlanFlags) =>
+      exitWith(modelsPlanCommand(model, flags, terminal)),
+    );
 
   registerBenchCommand(program, terminal, setExitCode);
   registerServeCommand(program, terminal, exitWith);

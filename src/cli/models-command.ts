@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseModelReference } from '../engines/reference.js';
 import { ModelNotFoundError } from '../errors.js';
 import {
   listCachedModels,
@@ -10,8 +11,10 @@ import {
 import { CATALOG, catalogNames, findCatalogModel, suggestModels } from '../models/catalog.js';
 import { DEMO_MODELS } from '../models/demo/demo-models.js';
 import { pullModel, renderProgressBar } from '../models/pull.js';
+import { type ModelPlan, planModel } from '../plan/model-plan.js';
 import { formatBytes } from '../units.js';
-import { renderTable } from './format.js';
+import { formatMs, formatRate, renderTable } from './format.js';
+import { twinProgressReporter } from './run-command.js';
 import { interruptSignal, type Terminal } from './terminal.js';
 
 function formatParameters(count: number): string {
@@ -129,4 +132,131 @@ export async function modelsRemoveCommand(alias: string, terminal: Terminal): Pr
       : `${removed.alias} was not in the cache.\n`,
   );
   return 0;
+}
+
+export interface PlanFlags {
+  ctx?: number;
+  tokens?: number;
+  longWords?: number;
+  threads?: number;
+  json?: boolean;
+  bandwidth?: boolean;
+}
+
+/** The reference `models plan` measures: an alias means its twin; paths and twin: stay. */
+export function planReference(target: string): string {
+  const parsed = parseModelReference(target);
+  if (
+    parsed.kind === 'local' &&
+    parsed.engine === 'llama' &&
+    !parsed.isPath &&
+    parsed.twin !== true
+  ) {
+    if (findCatalogModel(parsed.name) !== undefined) return `twin:${parsed.name}`;
+  }
+  return target;
+}
+
+/** The plan as text: every figure, labelled, with what a twin's figures stand for. */
+export function renderPlan(
+  plan: ModelPlan,
+  published?: { sizeBytes: number; file: string },
+): string {
+  const { shape, fit } = plan;
+  const lines: string[] = [];
+  const row = (label: string, value: string) => lines.push(`${label.padEnd(14)}${value}`);
+  if (shape.twinOf !== undefined) {
+    lines.push(
+      `Plan for ${shape.twinOf}, measured on its shape twin: a random-weight file with the real model's architecture, tensor shapes and quantization. Speed and memory are the real file's; the text it writes is noise.`,
+    );
+  } else {
+    lines.push(`Plan for ${plan.modelPath}.`);
+  }
+  row(
+    'file',
+    `${formatBytes(shape.fileSizeBytes)}${published === undefined ? '' : ` (the published ${published.file}: ${formatBytes(published.sizeBytes)}, ${(((shape.fileSizeBytes - published.sizeBytes) / published.sizeBytes) * 100).toFixed(2)}%)`}`,
+  );
+  if (shape.twinOf !== undefined) {
+    row(
+      'twin',
+      plan.twinBuildMs === undefined
+        ? `reused from the cache: ${plan.modelPath}`
+        : `written in ${formatMs(plan.twinBuildMs)}: ${plan.modelPath}`,
+    );
+  }
+  row(
+    'architecture',
+    `${shape.architecture}, ${shape.layers} layers, ${shape.embeddingLength} wide, ${shape.headCount} heads (${shape.headCountKv} KV, ${shape.headDimension} each), vocabulary ${shape.vocabularySize.toLocaleString('en-US')}, ${(shape.parameterCount / 1e9).toFixed(2)} B parameters`,
+  );
+  row(
+    'load',
+    `${formatMs(plan.loadMs)} (context ${plan.loadedContextTokens.toLocaleString('en-US')} tokens, ${plan.threads ?? '?'} threads)`,
+  );
+  row(
+    'memory',
+    `RSS +${formatBytes(plan.rssAfterLoadDeltaBytes)} after load, peak +${formatBytes(plan.peakRssDeltaBytes)} while generating; KV cache ${formatBytes(shape.kvCacheBytesPerToken * 1024)} per 1k tokens of context (f16)`,
+  );
+  row(
+    'TTFT',
+    `short prompt (${plan.short.promptTokens ?? '?'} tokens) ${formatMs(plan.short.ttftMs)}; long prompt (${plan.long.promptTokens ?? '?'} tokens) ${formatMs(plan.long.ttftMs)}`,
+  );
+  row('decode', `${formatRate(plan.decodeTokensPerSecond)} over ${plan.decodeTokens} tokens`);
+  if (plan.bandwidth !== undefined) {
+    row(
+      'bandwidth',
+      `decode reads ${formatBytes(shape.bytesReadPerToken)} of weights per token; this machine reads ${formatBytes(plan.bandwidth.bytesPerSecond)}/s (${plan.threads ?? 1} thread${plan.threads === 1 ? '' : 's'}), a ceiling of ${formatRate(plan.bandwidth.ceilingTokensPerSecond)}${plan.bandwidth.share === undefined ? '' : `; decode reaches ${(plan.bandwidth.share * 100).toFixed(0)}% of it`}`,
+    );
+  }
+  row(
+    'fits',
+    `${fit.fits ? (fit.fitsNow ? 'yes' : 'yes, but not in the memory free now') : 'no'} with --ctx ${Math.round(fit.kvCacheBytes / shape.kvCacheBytesPerToken).toLocaleString('en-US')}: needs ${formatBytes(fit.neededBytes)} (weights ${formatBytes(fit.weightsBytes)} + KV cache ${formatBytes(fit.kvCacheBytes)} + runtime buffers ${formatBytes(fit.runtimeBytes)}) of ${formatBytes(fit.totalMemoryBytes)} (${formatBytes(fit.availableMemoryBytes)} free now)`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** `tandem models plan MODEL`: measure a model's twin (or a GGUF file) on this machine. */
+export async function modelsPlanCommand(
+  target: string,
+  flags: PlanFlags,
+  terminal: Terminal,
+): Promise<number> {
+  const reference = planReference(target);
+  const parsed = parseModelReference(reference);
+  const catalog =
+    parsed.kind === 'local' && parsed.twin === true ? findCatalogModel(parsed.name) : undefined;
+  const interrupt = interruptSignal(terminal);
+  try {
+    const plan = await planModel(reference, {
+      contextTokens: flags.ctx ?? 4096,
+      decodeTokens: flags.tokens ?? 64,
+      longPromptWords: flags.longWords ?? 400,
+      bandwidth: flags.bandwidth !== false,
+      signal: interrupt.signal,
+      engineOptions: {
+        env: terminal.env,
+        ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+        onTwinProgress: twinProgressReporter(terminal),
+      },
+      onStep: (step) => {
+        if (flags.json !== true) terminal.stderr.write(`measuring: ${step}…\n`);
+      },
+    });
+    if (flags.json === true) {
+      terminal.stdout.write(
+        `${JSON.stringify({ ...plan, ...(catalog === undefined ? {} : { published: { file: catalog.gguf.file, sizeBytes: catalog.gguf.sizeBytes } }), note: plan.shape.twinOf === undefined ? undefined : 'random-weight twin: speed and memory are the real file’s, text is noise' }, null, 2)}\n`,
+      );
+    } else {
+      terminal.stdout.write(
+        renderPlan(
+          plan,
+          catalog === undefined
+            ? undefined
+            : { sizeBytes: catalog.gguf.sizeBytes, file: catalog.gguf.file },
+        ),
+      );
+    }
+    return 0;
+  } finally {
+    interrupt.dispose();
+  }
 }

@@ -1,0 +1,314 @@
+/**
+ * `tandem models plan`: will a model fit this machine, and how fast will it answer, before
+ * downloading it? The model's shape twin (or any GGUF file, a real one included) is loaded
+ * in the llama engine and measured: load time, memory, TTFT for a short and a long prompt,
+ * decode tokens/s and its share of the memory-bandwidth ceiling. What follows from the file's
+ * header alone (KV cache per token, bytes read per token, whether it fits with a context) is
+ * computed, and the fit check is a pure function.
+ */
+
+import { freemem, totalmem } from 'node:os';
+import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import type { Engine } from '../engines/spec.js';
+import { InvalidArgumentError } from '../errors.js';
+import { PeakRssSampler, readProcessRss } from '../measure/memory.js';
+import { measureReadBandwidth } from '../measure/memory-bandwidth.js';
+import {
+  type GgufHeader,
+  metadataNumber,
+  metadataString,
+  readGgufHeader,
+} from '../models/gguf/reader.js';
+import { measureRun, type RunResult } from '../run/run-model.js';
+
+/** What the header says about the model's shape and cost. */
+export interface ModelShape {
+  architecture: string;
+  layers: number;
+  embeddingLength: number;
+  headCount: number;
+  headCountKv: number;
+  headDimension: number;
+  vocabularySize: number;
+  contextLength: number;
+  parameterCount: number;
+  /** Tensor data bytes (the weights), without the header. */
+  weightBytes: number;
+  fileSizeBytes: number;
+  /** KV cache bytes per token of context, K and V in f16 (llama.cpp's default). */
+  kvCacheBytesPerToken: number;
+  /**
+   * Weight bytes decode reads per token: every matrix once, except the token embedding, of
+   * which only a row is read, unless it is also the output matrix (tied).
+   */
+  bytesReadPerToken: number;
+  /** Set when the file is a tandem shape twin: the catalog alias it copies. */
+  twinOf: string | undefined;
+}
+
+function required(header: GgufHeader, key: string): number {
+  const value = metadataNumber(header.metadata.get(key));
+  if (value === undefined) throw new InvalidArgumentError(`${header.path} has no ${key}.`);
+  return value;
+}
+
+/** The shape and per-token costs of a GGUF model, from its header. */
+export function modelShape(header: GgufHeader): ModelShape {
+  const architecture = metadataString(header.metadata.get('general.architecture'));
+  if (architecture === undefined) {
+    throw new InvalidArgumentError(
+      `${header.path} has no general.architecture: it is not a model GGUF.`,
+    );
+  }
+  const key = (name: string) => `${architecture}.${name}`;
+  const layers = required(header, key('block_count'));
+  const embeddingLength = required(header, key('embedding_length'));
+  const headCount = required(header, key('attention.head_count'));
+  const headCountKv =
+    metadataNumber(header.metadata.get(key('attention.head_count_kv'))) ?? headCount;
+  const headDimension =
+    metadataNumber(header.metadata.get(key('attention.key_length'))) ?? embeddingLength / headCount;
+  const valueDimension =
+    metadataNumber(header.metadata.get(key('attention.value_length'))) ?? headDimension;
+  const embedding = header.tensors.find((tensor) => tensor.name === 'token_embd.weight');
+  const hasOutput = header.tensors.some((tensor) => tensor.name === 'output.weight');
+  let weightBytes = 0;
+  let parameterCount = 0;
+  for (const tensor of header.tensors) {
+    weightBytes += tensor.sizeBytes ?? 0;
+    parameterCount += tensor.elementCount;
+  }
+  const embeddingBytes = embedding?.sizeBytes ?? 0;
+  const embeddingRowBytes =
+    embedding === undefined ? 0 : embeddingBytes / (embedding.shape[1] ?? 1);
+  return {
+    architecture,
+    layers,
+    embeddingLength,
+    headCount,
+    headCountKv,
+    headDimension,
+    vocabularySize: embedding?.shape[1] ?? 0,
+    contextLength: required(header, key('context_length')),
+    parameterCount,
+    weightBytes,
+    fileSizeBytes: header.fileSizeBytes,
+    kvCacheBytesPerToken: layers * headCountKv * (headDimension + valueDimension) * 2,
+    bytesReadPerToken: hasOutput ? weightBytes - embeddingBytes + embeddingRowBytes : weightBytes,
+    twinOf: metadataString(header.metadata.get('tandem.twin')),
+  };
+}
+
+export interface FitCheck {
+  fits: boolean;
+  /** Weights + KV cache at the context + runtime buffers (an estimate). */
+  neededBytes: number;
+  weightsBytes: number;
+  kvCacheBytes: number;
+  /** llama.cpp's compute buffers and the rest, measured after load when known, else estimated. */
+  runtimeBytes: number;
+  totalMemoryBytes: number;
+  availableMemoryBytes: number;
+  /** Fits in what is free now, not only in the machine's total. */
+  fitsNow: boolean;
+}
+
+/**
+ * Does the model fit with `contextTokens` of context? The weights are memory-mapped and read
+ * whole while decoding, so all of them count; the KV cache grows with the context.
+ */
+export function fitCheck(options: {
+  weightsBytes: number;
+  kvCacheBytesPerToken: number;
+  contextTokens: number;
+  runtimeBytes: number;
+  totalMemoryBytes: number;
+  availableMemoryBytes: number;
+}): FitCheck {
+  const kvCacheBytes = options.kvCacheBytesPerToken * options.contextTokens;
+  const neededBytes = options.weightsBytes + kvCacheBytes + options.runtimeBytes;
+  return {
+    fits: neededBytes <= options.totalMemoryBytes,
+    fitsNow: neededBytes <= options.availableMemoryBytes,
+    neededBytes,
+    weightsBytes: options.weightsBytes,
+    kvCacheBytes,
+    runtimeBytes: options.runtimeBytes,
+    totalMemoryBytes: options.totalMemoryBytes,
+    availableMemoryBytes: options.availableMemoryBytes,
+  };
+}
+
+export interface PlanOptions {
+  /** Context the fit check is for (and the context the model is loaded with, up to 8192). */
+  contextTokens: number;
+  /** Tokens decoded for the decode figure. */
+  decodeTokens: number;
+  /** Words in the long prompt (its token count is measured). */
+  longPromptWords: number;
+  engineOptions?: CreateEngineOptions;
+  /** Measure the memory bandwidth ceiling (a few seconds). */
+  bandwidth?: boolean;
+  onStep?: (step: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface ModelPlan {
+  reference: string;
+  modelPath: string;
+  shape: ModelShape;
+  /** Milliseconds spent writing the twin in this run; undefined when reused or not a twin. */
+  twinBuildMs: number | undefined;
+  loadMs: number;
+  rssAfterLoadDeltaBytes: number;
+  peakRssDeltaBytes: number;
+  loadedContextTokens: number;
+  short: { promptTokens: number | undefined; ttftMs: number | undefined };
+  long: { promptTokens: number | undefined; ttftMs: number | undefined };
+  decodeTokensPerSecond: number | undefined;
+  decodeTokens: number;
+  bandwidth:
+    | { bytesPerSecond: number; ceilingTokensPerSecond: number; share: number | undefined }
+    | undefined;
+  fit: FitCheck;
+  threads: number | undefined;
+}
+
+export const SHORT_PROMPT = 'Explain in three sentences why small language models matter.';
+
+/** A deterministic long prompt of `words` words (a report to summarise). */
+export function longPrompt(words: number): string {
+  const vocabulary = [
+    'revenue',
+    'quarter',
+    'growth',
+    'customer',
+    'latency',
+    'model',
+    'budget',
+    'server',
+    'report',
+    'region',
+    'forecast',
+    'margin',
+    'risk',
+    'team',
+    'launch',
+    'metric',
+    'cost',
+    'review',
+  ];
+  const text: string[] = [];
+  for (let index = 0; index < words; index++)
+    text.push(vocabulary[(index * 7 + (index >> 3)) % vocabulary.length] as string);
+  return `Summarise this report in two sentences:\n${text.join(' ')}`;
+}
+
+/** The largest context the plan loads with: big enough for the long prompt, small enough to load fast. */
+const MAX_LOADED_CONTEXT = 8192;
+
+export async function planModel(reference: string, options: PlanOptions): Promise<ModelPlan> {
+  if (!Number.isInteger(options.contextTokens) || options.contextTokens < 16) {
+    throw new InvalidArgumentError(
+      `--ctx ${options.contextTokens}: give a context of at least 16 tokens.`,
+    );
+  }
+  const step = options.onStep ?? (() => undefined);
+  const twinStartedAt = performance.now();
+  let twinWritten = false;
+  const engine: Engine = await createEngine(reference, {
+    ...options.engineOptions,
+    contextSize: Math.min(options.contextTokens, MAX_LOADED_CONTEXT),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onTwinProgress: (alias, written, total) => {
+      twinWritten = true;
+      options.engineOptions?.onTwinProgress?.(alias, written, total);
+    },
+  });
+  const twinBuildMs = twinWritten ? performance.now() - twinStartedAt : undefined;
+  try {
+    if (engine.info.engine !== 'llama' || engine.info.modelPath === undefined) {
+      throw new InvalidArgumentError(
+        `tandem models plan measures GGUF files in the llama engine: give a catalog alias, twin:ALIAS or a .gguf path, not ${reference}.`,
+      );
+    }
+    const header = await readGgufHeader(engine.info.modelPath);
+    const shape = modelShape(header);
+    await engine.prepare?.();
+    step('load');
+    const sampler = new PeakRssSampler();
+    const beforeLoad = readProcessRss();
+    const loadStartedAt = performance.now();
+    await engine.load(options.signal === undefined ? {} : { signal: options.signal });
+    const loadMs = performance.now() - loadStartedAt;
+    const rssAfterLoadDeltaBytes = Math.max(0, readProcessRss() - beforeLoad);
+    const generate = (prompt: string, maxTokens: number): Promise<RunResult> =>
+      measureRun(
+        engine,
+        {
+          prompt,
+          maxTokens,
+          temperature: 0,
+          ignoreEos: true,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        },
+        { cold: false },
+      );
+    step('warm-up');
+    await generate(SHORT_PROMPT, 4);
+    step('short prompt');
+    const short = await generate(SHORT_PROMPT, options.decodeTokens);
+    step('long prompt');
+    const long = await generate(longPrompt(options.longPromptWords), 4);
+    const peak = sampler.stop();
+    let bandwidth: ModelPlan['bandwidth'];
+    if (options.bandwidth !== false) {
+      step('memory bandwidth');
+      const threads = engine.info.threads ?? 1;
+      const measured = await measureReadBandwidth({ threads, repetitions: 5 });
+      const best = Math.max(...measured.samplesBytesPerSecond);
+      const ceiling = best / shape.bytesReadPerToken;
+      bandwidth = {
+        bytesPerSecond: best,
+        ceilingTokensPerSecond: ceiling,
+        share:
+          short.decodeTokensPerSecond === undefined
+            ? undefined
+            : short.decodeTokensPerSecond / ceiling,
+      };
+    }
+    // What llama.cpp holds beyond the weights it touched and the KV cache it made: its
+    // compute buffers and the rest, as measured here (at least 0).
+    const loadedContextTokens = Math.min(options.contextTokens, MAX_LOADED_CONTEXT);
+    const runtimeBytes = Math.max(
+      0,
+      peak.peakDeltaBytes - shape.fileSizeBytes - shape.kvCacheBytesPerToken * loadedContextTokens,
+    );
+    return {
+      reference,
+      modelPath: engine.info.modelPath,
+      shape,
+      twinBuildMs,
+      loadMs,
+      rssAfterLoadDeltaBytes,
+      peakRssDeltaBytes: peak.peakDeltaBytes,
+      loadedContextTokens,
+      short: { promptTokens: short.promptTokens, ttftMs: short.ttftMs },
+      long: { promptTokens: long.promptTokens, ttftMs: long.ttftMs },
+      decodeTokensPerSecond: short.decodeTokensPerSecond,
+      decodeTokens: short.outputTokens ?? options.decodeTokens,
+      bandwidth,
+      fit: fitCheck({
+        weightsBytes: shape.fileSizeBytes,
+        kvCacheBytesPerToken: shape.kvCacheBytesPerToken,
+        contextTokens: options.contextTokens,
+        runtimeBytes,
+        totalMemoryBytes: totalmem(),
+        availableMemoryBytes: freemem(),
+      }),
+      threads: engine.info.threads,
+    };
+  } finally {
+    await engine.dispose();
+  }
+}

@@ -35,8 +35,7 @@ const putF16 = (bytes: Uint8Array, offset: number, value: number) => {
 };
 /** The f16 value that will be stored, so that codes are computed against it. */
 const roundF16 = (value: number) => float16BitsToNumber(f16(value));
-const clamp = (value: number, low: number, high: number) =>
-  value < low ? low : value > high ? high : value;
+const clamp = (value: number, low: number, high: number) => Math.max(low, Math.min(value, high));
 
 /** The element of largest magnitude, with its sign (ggml's `max` in the _0 formats). */
 function signedMax(values: Float32Array, start: number, count: number): number {

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelNotFoundError } from '../../errors.js';
 import { type CatalogModel, catalogNames, findCatalogModel, suggestModels } from '../catalog.js';
+import { float32ToFloat16Bits } from '../gguf/float16.js';
 import { fillRandomBlocks, isQuantizedType } from '../gguf/quantize.js';
 import { metadataString, readGgufHeader } from '../gguf/reader.js';
 import { GGML_TYPE, ggmlTypeInfo } from '../gguf/types.js';
@@ -42,6 +43,15 @@ function* tensorBytes(tensor: TwinTensor, seed: string): Generator<Uint8Array> {
         values[index] = random.nextSymmetric(WEIGHT_RANGE);
     }
     yield new Uint8Array(values.buffer);
+    return;
+  }
+  if (tensor.type === GGML_TYPE.F16) {
+    const random = createSeededRandom(`${seed}/${tensor.name}`);
+    const bits = new Uint16Array(elements);
+    const value = () =>
+      tensor.fill === 'ones' ? 1 : tensor.fill === 'zeros' ? 0 : random.nextSymmetric(WEIGHT_RANGE);
+    for (let index = 0; index < elements; index++) bits[index] = float32ToFloat16Bits(value());
+    yield new Uint8Array(bits.buffer);
     return;
   }
   if (!isQuantizedType(tensor.type)) throw new Error(`${tensor.name}: cannot fill ${info.name}`);

@@ -99,6 +99,57 @@ function fitted(type: GgmlTypeId, rowLength: number): GgmlTypeId {
   return type;
 }
 
+/**
+ * The twin of any GGUF file, from its header alone: the same metadata, tensor names, shapes
+ * and types, with random weights (norms 1, biases 0). Its file size is the original's, give
+ * or take the `tandem.twin` key.
+ */
+export function twinLayoutFromGguf(header: {
+  path: string;
+  metadata: ReadonlyMap<string, GgufMetadataValue>;
+  tensors: readonly {
+    name: string;
+    shape: readonly number[];
+    type: number;
+    typeName: string | undefined;
+  }[];
+}): TwinLayout {
+  const architecture = header.metadata.get('general.architecture');
+  const name = header.path.split(/[\\/]/).pop() ?? header.path;
+  const metadata: [string, GgufMetadataValue][] = [...header.metadata].filter(
+    ([key]) => key !== 'tandem.twin' && key !== 'tandem.twin.seed',
+  );
+  metadata.push(['tandem.twin', ggufValue.string(`file:${name}`)]);
+  const tensors = header.tensors.map((tensor): TwinTensor => {
+    if (!FILLABLE_TYPES.has(tensor.type)) {
+      throw new InvalidArgumentError(
+        `No twin of ${name}: tensor ${tensor.name} is ${tensor.typeName ?? `type ${tensor.type}`}; tandem fills F32, F16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K.`,
+      );
+    }
+    const fill: TwinFill =
+      tensor.shape.length > 1 ? 'random' : tensor.name.endsWith('.bias') ? 'zeros' : 'ones';
+    return { name: tensor.name, shape: [...tensor.shape], type: tensor.type as GgmlTypeId, fill };
+  });
+  return {
+    alias: `file:${name}`,
+    architecture: architecture?.type === 'string' ? architecture.value : 'unknown',
+    quantization: 'as the file',
+    metadata,
+    tensors,
+  };
+}
+
+const FILLABLE_TYPES = new Set<number>([
+  GGML_TYPE.F32,
+  GGML_TYPE.F16,
+  GGML_TYPE.Q8_0,
+  GGML_TYPE.Q4_0,
+  GGML_TYPE.Q5_0,
+  GGML_TYPE.Q4_K,
+  GGML_TYPE.Q5_K,
+  GGML_TYPE.Q6_K,
+]);
+
 /** The aliases a twin can be made of: dense models whose architecture tandem writes. */
 export const TWIN_ARCHITECTURES = ['llama', 'qwen2', 'phi3'] as const;
 
@@ -127,11 +178,20 @@ export function twinSupport(model: CatalogModel): { ok: true } | { ok: false; re
   return { ok: true };
 }
 
-/** The full layout of a catalog model's Q4_K_M twin: metadata and every tensor. */
-export function twinLayout(model: CatalogModel): TwinLayout {
+/**
+ * The full layout of a catalog model's Q4_K_M twin: metadata and every tensor. `facts` are
+ * the model's own unless given (tests make small models of each architecture this way).
+ */
+export function twinLayout(model: CatalogModel, facts = TWIN_FACTS[model.alias]): TwinLayout {
   const support = twinSupport(model);
-  if (!support.ok) throw new InvalidArgumentError(`No twin of ${model.alias}: ${support.reason}`);
-  const facts = TWIN_FACTS[model.alias] as TwinFacts;
+  if (!support.ok && facts === undefined) {
+    throw new InvalidArgumentError(`No twin of ${model.alias}: ${support.reason}`);
+  }
+  if (model.architecture.expertCount !== undefined || facts === undefined) {
+    throw new InvalidArgumentError(
+      `No twin of ${model.alias}: ${support.ok ? 'no facts' : support.reason}`,
+    );
+  }
   const a = model.architecture;
   const arch = a.name;
   const embedding = a.embeddingLength;

@@ -1,0 +1,185 @@
+/**
+ * Twin files: small twins of each architecture load and generate in the llama engine; a twin
+ * made from a real-format file (weights quantized from floats, as a converter makes them)
+ * has its size and tensor shapes, also as `models plan` reports them; writing streams.
+ */
+
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../engines/registry.js';
+import { PeakRssSampler } from '../../measure/memory.js';
+import { planModel } from '../../plan/model-plan.js';
+import { measureRun } from '../../run/run-model.js';
+import type { CatalogModel } from '../catalog.js';
+import { quantizeValues } from '../gguf/quantize.js';
+import { readGgufHeader } from '../gguf/reader.js';
+import { GGML_TYPE } from '../gguf/types.js';
+import { writeGgufFile } from '../gguf/writer.js';
+import { createSeededRandom } from '../random.js';
+import { twinGgufInput } from './twin-file.js';
+import { type TwinFacts, twinLayout, twinLayoutFromGguf } from './twin-layout.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'tandem-twins-'));
+const engines: { dispose(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const engine of engines) await engine.dispose();
+});
+
+/** A small model of an architecture, in the catalog's terms. */
+function tinyModel(
+  name: string,
+  architecture: string,
+  overrides: Partial<CatalogModel['architecture']> = {},
+): CatalogModel {
+  return {
+    alias: `tiny-${name}`,
+    // Not the architecture's name: llama.cpp looks up Phi-3's special tokens by text when the
+    // model's general.name contains "phi3", and tandem's vocabulary has none of them.
+    displayName: 'tiny test model',
+    family: 'test',
+    parameterCount: 0,
+    contextLength: 2048,
+    license: 'MIT',
+    gguf: {
+      repository: 'test/tiny',
+      file: `tiny-${name}.gguf`,
+      quantization: 'Q4_K_M',
+      sizeBytes: 0,
+    },
+    architecture: {
+      name: architecture,
+      blockCount: 3,
+      embeddingLength: 256,
+      feedForwardLength: 512,
+      headCount: 4,
+      headCountKv: 2,
+      vocabSize: 1024,
+      ropeFreqBase: 10_000,
+      ...overrides,
+    },
+    sources: [],
+  };
+}
+
+const FACTS: Record<string, TwinFacts> = {
+  llama: { rmsEpsilon: 1e-5, tiedOutput: true, sources: [] },
+  qwen2: { rmsEpsilon: 1e-6, tiedOutput: false, sources: [] },
+  phi3: {
+    rmsEpsilon: 1e-5,
+    tiedOutput: true,
+    ropeDimensionCount: 48,
+    longRope: { originalContextLength: 1024, attentionFactor: 1.19 },
+    slidingWindow: 2048,
+    sources: [],
+  },
+};
+
+async function generate(path: string, tokens: number) {
+  const engine = await createEngine(`llama:${path}`, { threads: 1, gpu: 'cpu' });
+  engines.push(engine);
+  return measureRun(
+    engine,
+    { prompt: 'Hello twin', maxTokens: tokens, temperature: 0, ignoreEos: true },
+    { cold: true },
+  );
+}
+
+describe('twin files', () => {
+  // Row lengths of 256 and of 320 (not a multiple of 256: the fallback types) for each.
+  it.each([
+    ['llama', 256],
+    ['qwen2', 320],
+    ['phi3', 256],
+    ['llama', 320],
+  ])(
+    'a %s twin (rows of %i) loads in the llama engine and generates',
+    async (architecture, width) => {
+      const model = tinyModel(`${architecture}-${width}`, architecture, {
+        embeddingLength: width,
+        headCount: width / 64,
+        // 4 heads share 2 KV heads; 5 heads (rows of 320) share 1.
+        headCountKv: width === 256 ? 2 : 1,
+      });
+      const layout = twinLayout(model, FACTS[architecture]);
+      const path = join(scratch, `${model.alias}.gguf`);
+      await writeGgufFile(path, twinGgufInput(layout));
+      const result = await generate(path, 6);
+      expect(result.outputTokens).toBe(6);
+      expect(result.errorMessage).toBeUndefined();
+    },
+    60_000,
+  );
+
+  it('makes a twin of a real-format file with its size and shapes, as models plan reports them', async () => {
+    // A "real" file: the qwen2 layout with weights quantized from float values.
+    const layout = twinLayout(tinyModel('real', 'qwen2'), FACTS.qwen2);
+    const random = createSeededRandom('real weights');
+    const realPath = join(scratch, 'real-format.gguf');
+    await writeGgufFile(realPath, {
+      metadata: layout.metadata.filter(([key]) => key !== 'tandem.twin'),
+      tensors: layout.tensors.map((tensor) => ({
+        name: tensor.name,
+        shape: tensor.shape,
+        type: tensor.type,
+        data: function* () {
+          const count = tensor.shape.reduce((product, dimension) => product * dimension, 1);
+          const values = new Float32Array(count);
+          for (let index = 0; index < count; index++) {
+            values[index] =
+              tensor.fill === 'ones' ? 1 : tensor.fill === 'zeros' ? 0 : random.nextSymmetric(0.05);
+          }
+          yield tensor.type === GGML_TYPE.F32
+            ? new Uint8Array(values.buffer)
+            : quantizeValues(tensor.type as Parameters<typeof quantizeValues>[0], values);
+        },
+      })),
+    });
+    const realHeader = await readGgufHeader(realPath);
+    const twinPath = join(scratch, 'real-format.twin.gguf');
+    await writeGgufFile(twinPath, twinGgufInput(twinLayoutFromGguf(realHeader)));
+    const twinHeader = await readGgufHeader(twinPath);
+    const shapes = (header: typeof realHeader) =>
+      header.tensors.map((tensor) => [tensor.name, tensor.shape, tensor.type]);
+    expect(shapes(twinHeader)).toEqual(shapes(realHeader));
+
+    const options = {
+      contextTokens: 512,
+      decodeTokens: 4,
+      longPromptWords: 20,
+      bandwidth: false,
+      engineOptions: { threads: 1, gpu: 'cpu' as const },
+    };
+    const realPlan = await planModel(`llama:${realPath}`, options);
+    const twinPlan = await planModel(`llama:${twinPath}`, options);
+    expect(
+      Math.abs(twinPlan.shape.fileSizeBytes - realPlan.shape.fileSizeBytes) /
+        realPlan.shape.fileSizeBytes,
+    ).toBeLessThan(0.01);
+    expect(twinPlan.shape.weightBytes).toBe(realPlan.shape.weightBytes);
+    expect(twinPlan.shape.kvCacheBytesPerToken).toBe(realPlan.shape.kvCacheBytesPerToken);
+    expect(twinPlan.shape.twinOf).toBe('file:real-format.gguf');
+    expect(realPlan.shape.twinOf).toBeUndefined();
+    expect(twinPlan.decodeTokens).toBe(4);
+  }, 60_000);
+
+  it('streams a twin to disk: memory stays bounded while the file grows past it', async () => {
+    const model = tinyModel('large', 'qwen2', {
+      blockCount: 8,
+      embeddingLength: 1024,
+      feedForwardLength: 4096,
+      headCount: 16,
+      headCountKv: 4,
+      vocabSize: 32_000,
+    });
+    const input = twinGgufInput(twinLayout(model, FACTS.qwen2));
+    const path = join(scratch, 'large.twin.gguf');
+    const sampler = new PeakRssSampler(undefined, 5);
+    await writeGgufFile(path, input);
+    const { peakDeltaBytes } = sampler.stop();
+    const size = statSync(path).size;
+    expect(size).toBeGreaterThan(100e6);
+    expect(peakDeltaBytes).toBeLessThan(64e6);
+  }, 60_000);
+});

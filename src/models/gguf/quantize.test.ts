@@ -34,6 +34,9 @@ const ERROR_BOUND: Record<QuantizedTypeId, number> = {
   [GGML_TYPE.Q4_K]: (1 / 15) * 1.25,
   [GGML_TYPE.Q5_K]: (1 / 31) * 1.25,
   [GGML_TYPE.Q6_K]: (0.5 / 31) * 1.25,
+  // The scale is a power of two, 2^(⌊log2 amax⌋−3): the widest gap (8d to 12d) and the clip
+  // above 12d each cost at most a quarter of the block's largest magnitude.
+  [GGML_TYPE.MXFP4]: 0.25 * 1.001,
 };
 
 describe('quantized blocks', () => {
@@ -89,6 +92,20 @@ describe('quantized blocks', () => {
     const values = dequantizeBlocks(GGML_TYPE.Q4_0, block);
     expect([...values.subarray(0, 3)]).toEqual([-8, -7, -6]);
     expect([...values.subarray(16, 19)]).toEqual([7, 6, 5]);
+  });
+
+  it('decodes a hand-made MXFP4 block as ggml does (E8M0 scale 2^(e−128), doubled e2m1 codes)', () => {
+    const block = new Uint8Array(17);
+    block[0] = 127; // d = 0.5
+    for (let j = 0; j < 16; j++) block[1 + j] = j | ((15 - j) << 4);
+    const values = dequantizeBlocks(GGML_TYPE.MXFP4, block);
+    expect([...values.subarray(0, 8)]).toEqual([0, 0.5, 1, 1.5, 2, 3, 4, 6]);
+    expect([...values.subarray(8, 16)]).toEqual([0, -0.5, -1, -1.5, -2, -3, -4, -6]);
+    expect([...values.subarray(16, 19)]).toEqual([-6, -4, -3]);
+    // Values on the grid encode back exactly, with the same scale byte.
+    const again = quantizeValues(GGML_TYPE.MXFP4, values);
+    expect(again[0]).toBe(127);
+    expect([...dequantizeBlocks(GGML_TYPE.MXFP4, again)]).toEqual([...values]);
   });
 
   it('refuses a partial block', () => {

@@ -1,6 +1,6 @@
 /**
  * ggml's quantized block formats that real GGUF files use (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K,
- * Q6_K): encoding float values into blocks, decoding blocks back, and filling blocks with
+ * Q6_K, and MXFP4 for gpt-oss's experts): encoding float values into blocks, decoding blocks back, and filling blocks with
  * random codes under fixed, finite scales (for random-weight twins, where quantizing floats
  * first would only cost time). Layouts and decoding follow ggml-common.h and ggml-quants.c
  * (dequantize_row_*); the encoders are ggml's reference rules without its iterative search
@@ -18,6 +18,7 @@ export const QUANTIZED_TYPES = [
   GGML_TYPE.Q4_K,
   GGML_TYPE.Q5_K,
   GGML_TYPE.Q6_K,
+  GGML_TYPE.MXFP4,
 ] as const;
 export type QuantizedTypeId = (typeof QUANTIZED_TYPES)[number];
 
@@ -318,6 +319,49 @@ function decodeQ6_K(block: Uint8Array, o: number, y: Float32Array, at: number): 
   }
 }
 
+/** MXFP4's e2m1 values, doubled (ggml's kvalues_mxfp4); the nibble indexes this table. */
+const MXFP4_VALUES = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12] as const;
+
+/** The E8M0 exponent byte as ggml reads it for MXFP4: half of 2^(e−127), i.e. 2^(e−128). */
+function e8m0Half(exponent: number): number {
+  return 2 ** (exponent - 128);
+}
+
+/** The nibble whose value is nearest x/d (ggml's best_index_mxfp4; ties go to the first). */
+function nearestMxfp4(x: number, d: number): number {
+  let best = 0;
+  let bestError = Number.POSITIVE_INFINITY;
+  for (let index = 0; index < 16; index++) {
+    const error = Math.abs(x - (MXFP4_VALUES[index] as number) * d);
+    if (error < bestError) {
+      bestError = error;
+      best = index;
+    }
+  }
+  return best;
+}
+
+function encodeMxfp4(x: Float32Array, at: number, out: Uint8Array, o: number): void {
+  let amax = 0;
+  for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[at + j] as number));
+  const exponent = amax > 0 ? clamp(Math.floor(Math.log2(amax)) - 2 + 127, 0, 254) : 0;
+  const d = e8m0Half(exponent);
+  out[o] = exponent;
+  for (let j = 0; j < 16; j++) {
+    out[o + 1 + j] =
+      nearestMxfp4(x[at + j] as number, d) | (nearestMxfp4(x[at + j + 16] as number, d) << 4);
+  }
+}
+
+function decodeMxfp4(block: Uint8Array, o: number, y: Float32Array, at: number): void {
+  const d = e8m0Half(block[o] as number);
+  for (let j = 0; j < 16; j++) {
+    const byte = block[o + 1 + j] as number;
+    y[at + j] = (MXFP4_VALUES[byte & 0x0f] as number) * d;
+    y[at + j + 16] = (MXFP4_VALUES[byte >> 4] as number) * d;
+  }
+}
+
 type BlockCodec = {
   encode: (x: Float32Array, at: number, out: Uint8Array, o: number) => void;
   decode: (block: Uint8Array, o: number, y: Float32Array, at: number) => void;
@@ -330,6 +374,7 @@ const CODECS: Record<QuantizedTypeId, BlockCodec> = {
   [GGML_TYPE.Q4_K]: { encode: encodeQ4_K, decode: decodeQ4_K },
   [GGML_TYPE.Q5_K]: { encode: encodeQ5_K, decode: decodeQ5_K },
   [GGML_TYPE.Q6_K]: { encode: encodeQ6_K, decode: decodeQ6_K },
+  [GGML_TYPE.MXFP4]: { encode: encodeMxfp4, decode: decodeMxfp4 },
 };
 
 function layoutOf(typeId: QuantizedTypeId): { blockSize: number; bytesPerBlock: number } {
@@ -402,6 +447,10 @@ function randomBlockTemplate(typeId: QuantizedTypeId, range: number): Uint8Array
       template.fill(127, 192, 208);
       putF16(template, 208, range / (127 * 32));
       break;
+    case GGML_TYPE.MXFP4:
+      // The largest code is ±12·2^(e−128): the exponent whose largest value stays within range.
+      template[0] = clamp(128 + Math.floor(Math.log2(range / 12)), 1, 254);
+      break;
   }
   return template;
 }
@@ -414,6 +463,7 @@ const SCALE_FIELDS: Record<QuantizedTypeId, readonly (readonly [number, number])
   [GGML_TYPE.Q4_K]: [[0, 16]],
   [GGML_TYPE.Q5_K]: [[0, 16]],
   [GGML_TYPE.Q6_K]: [[192, 210]],
+  [GGML_TYPE.MXFP4]: [[0, 1]],
 };
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../engines/registry.js';
 import { PeakRssSampler } from '../../measure/memory.js';
-import { planModel } from '../../plan/model-plan.js';
+import { kvCacheBytes, modelShape, planModel } from '../../plan/model-plan.js';
 import { measureRun } from '../../run/run-model.js';
 import type { CatalogModel } from '../catalog.js';
 import { quantizeValues } from '../gguf/quantize.js';
@@ -111,6 +111,48 @@ describe('twin files', () => {
     },
     60_000,
   );
+
+  it('a gpt-oss twin (MXFP4 experts, a sliding window) loads in the llama engine and generates', async () => {
+    const model = tinyModel('gpt-oss', 'gpt-oss', {
+      embeddingLength: 256,
+      feedForwardLength: 256,
+      headCount: 8,
+      headCountKv: 2,
+      expertCount: 8,
+      expertUsedCount: 2,
+    });
+    const layout = twinLayout(
+      { ...model, gguf: { ...model.gguf, quantization: 'MXFP4' } },
+      {
+        rmsEpsilon: 1e-5,
+        tiedOutput: false,
+        headDimension: 32,
+        slidingWindow: 16,
+        yarn: { factor: 4, originalContextLength: 512 },
+        expertFeedForwardLength: 256,
+        sources: [],
+      },
+    );
+    expect(layout.tensors.find((t) => t.name === 'blk.0.ffn_up_exps.weight')?.type).toBe(
+      GGML_TYPE.MXFP4,
+    );
+    const path = join(scratch, 'tiny-gpt-oss.gguf');
+    await writeGgufFile(path, twinGgufInput(layout));
+    // Past the 16-token window, so the sliding layers' cache wraps.
+    const result = await generate(path, 40);
+    expect(result.outputTokens).toBe(40);
+    expect(result.errorMessage).toBeUndefined();
+    // The KV cache llama.cpp allocated is the one the header predicts, sliding layers and all
+    // (it reports MiB to two decimals).
+    const engine = engines.at(-1) as Awaited<ReturnType<typeof createEngine>>;
+    const contextSize = engine.info.contextSize as number;
+    const allocated = engine.info.memoryBuffers
+      ?.filter((buffer) => buffer.kind === 'kv')
+      .reduce((sum, buffer) => sum + buffer.bytes, 0);
+    const predicted = kvCacheBytes(modelShape(await readGgufHeader(path)), contextSize);
+    expect(Math.abs((allocated as number) - predicted)).toBeLessThanOrEqual(0.01 * 2 ** 20);
+    expect(engine.info.memoryBuffers?.some((buffer) => buffer.kind === 'compute')).toBe(true);
+  }, 60_000);
 
   it('makes a twin of a real-format file with its size and shapes, as models plan reports them', async () => {
     // A "real" file: the qwen2 layout with weights quantized from float values.

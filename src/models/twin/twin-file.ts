@@ -87,8 +87,9 @@ export function twinFileSizeBytes(layout: TwinLayout): number {
   return planGgufLayout(twinGgufInput(layout)).fileSizeBytes;
 }
 
-export function twinPath(modelsDirectory: string, alias: string): string {
-  return join(modelsDirectory, 'twins', `${alias}-Q4_K_M.twin.gguf`);
+/** Where a catalog model's twin is cached: `twins/ALIAS-QUANTIZATION.twin.gguf`. */
+export function twinPath(modelsDirectory: string, model: CatalogModel): string {
+  return join(modelsDirectory, 'twins', `${model.alias}-${model.gguf.quantization}.twin.gguf`);
 }
 
 export interface EnsureTwinOptions extends GgufWriteOptions {
@@ -137,7 +138,7 @@ async function isWholeTwin(
 /** The twin of a catalog model in the cache, written first when it is missing or partial. */
 export function ensureTwin(alias: string, options: EnsureTwinOptions): Promise<EnsureTwinResult> {
   const model = twinModel(alias);
-  const path = twinPath(options.modelsDirectory, model.alias);
+  const path = twinPath(options.modelsDirectory, model);
   const running = pending.get(path);
   if (running !== undefined) return running;
   const work = (async (): Promise<EnsureTwinResult> => {

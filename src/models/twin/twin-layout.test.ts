@@ -71,7 +71,7 @@ describe('twin layouts', () => {
     expect(twinLayout(model('phi-4-mini')).tensors).toHaveLength(196);
   });
 
-  it.each(['phi-4-mini', 'qwen2.5-0.5b', 'qwen2.5-7b', 'smollm2-360m'])(
+  it.each(['phi-4-mini', 'qwen2.5-0.5b', 'qwen2.5-7b', 'smollm2-360m', 'gpt-oss-20b'])(
     'makes %s’s twin the size of the published file, within 1%%',
     (alias) => {
       const size = twinFileSizeBytes(twinLayout(model(alias)));
@@ -80,18 +80,56 @@ describe('twin layouts', () => {
     },
   );
 
-  it('makes no twin of a mixture of experts, and says why', () => {
-    const support = twinSupport(model('gpt-oss-20b'));
-    expect(support).toEqual({ ok: false, reason: expect.stringMatching(/mixture of experts/) });
-    expect(() => twinLayout(model('gpt-oss-20b'))).toThrow(
-      /No twin of gpt-oss-20b: .*mixture of experts/,
-    );
+  it('gives gpt-oss-20b the tensors of its published MXFP4 file: 459, f32 289, q8_0 98, mxfp4 72', () => {
+    expect(typeCounts('gpt-oss-20b')).toEqual({ F32: 289, Q8_0: 98, MXFP4: 72 });
+    const layout = twinLayout(model('gpt-oss-20b'));
+    expect(layout.tensors).toHaveLength(459);
+    const tensors = new Map(layout.tensors.map((t) => [t.name, t]));
+    // 64 heads of 64 (not 2880 / 64): the query is 4096 wide.
+    expect(tensors.get('blk.0.attn_q.weight')?.shape).toEqual([2880, 4096]);
+    expect(tensors.get('blk.0.attn_output.weight')?.shape).toEqual([4096, 2880]);
+    expect(tensors.get('blk.0.attn_k.weight')?.shape).toEqual([2880, 512]);
+    expect(tensors.get('blk.23.ffn_down_exps.weight')).toMatchObject({
+      shape: [2880, 2880, 32],
+      type: GGML_TYPE.MXFP4,
+    });
+    expect(tensors.get('blk.0.ffn_gate_inp.weight')).toMatchObject({
+      shape: [2880, 32],
+      type: GGML_TYPE.F32,
+    });
+    expect(tensors.get('blk.0.attn_sinks.weight')?.shape).toEqual([64]);
+    expect(tensors.get('output.weight')?.type).toBe(GGML_TYPE.Q8_0);
+    // The tensor bytes of the published file, from llama.cpp's "file size = 11.27 GiB".
+    let tensorBytes = 0;
+    for (const tensor of layout.tensors) {
+      const info = ggmlTypeInfo(tensor.type);
+      if (info === undefined) throw new Error('no layout');
+      tensorBytes +=
+        (tensor.shape.reduce((a, b) => a * b, 1) / info.blockSize) * info.bytesPerBlock;
+    }
+    expect(tensorBytes).toBe(12_096_558_336);
+    const keys = new Map(layout.metadata);
+    expect(keys.get('gpt-oss.expert_used_count')).toMatchObject({ value: 4 });
+    expect(keys.get('gpt-oss.attention.sliding_window')).toMatchObject({ value: 128 });
   });
 
-  it('covers every dense catalog model', () => {
-    const dense = CATALOG.filter((entry) => entry.architecture.expertCount === undefined);
-    expect(dense.map((entry) => [entry.alias, twinSupport(entry).ok])).toEqual(
-      dense.map((entry) => [entry.alias, true]),
+  it('refuses a model whose architecture or quantization it cannot write, and says why', () => {
+    const gptOss = model('gpt-oss-20b');
+    const q4 = { ...gptOss, gguf: { ...gptOss.gguf, quantization: 'Q4_K_M' } };
+    expect(twinSupport(q4)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/writes MXFP4 twins of gpt-oss models; .* is Q4_K_M/),
+    });
+    const mamba = { ...gptOss, architecture: { ...gptOss.architecture, name: 'mamba' } };
+    expect(twinSupport(mamba)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/cannot write the mamba architecture/),
+    });
+  });
+
+  it('covers every catalog model', () => {
+    expect(CATALOG.map((entry) => [entry.alias, twinSupport(entry).ok])).toEqual(
+      CATALOG.map((entry) => [entry.alias, true]),
     );
   });
 });

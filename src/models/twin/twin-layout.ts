@@ -27,8 +27,17 @@ export interface TwinFacts {
   ropeDimensionCount?: number;
   /** phi3 LongRoPE: rope_factors_long/short tensors and these keys. */
   longRope?: { originalContextLength: number; attentionFactor: number };
-  /** phi3's sliding_window key (llama.cpp ignores it for phi3, but the file has it). */
+  /**
+   * The sliding_window key: phi3's (llama.cpp ignores it for phi3, but the file has it), or
+   * gpt-oss's, whose every other layer attends to this many tokens only.
+   */
   slidingWindow?: number;
+  /** Head dimension, where it is not embedding / heads (gpt-oss: 64, with 2880 / 64 heads). */
+  headDimension?: number;
+  /** YaRN rope scaling (gpt-oss). */
+  yarn?: { factor: number; originalContextLength: number };
+  /** Mixture of experts: each expert's feed-forward length (config.json intermediate_size). */
+  expertFeedForwardLength?: number;
   /** Where these facts were checked. */
   sources: string[];
 }
@@ -58,6 +67,18 @@ export const TWIN_FACTS: Readonly<Record<string, TwinFacts>> = {
     rmsEpsilon: 1e-6,
     tiedOutput: false,
     sources: ['https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/blob/main/config.json'],
+  },
+  'gpt-oss-20b': {
+    rmsEpsilon: 1e-5,
+    tiedOutput: false,
+    headDimension: 64,
+    slidingWindow: 128,
+    yarn: { factor: 32, originalContextLength: 4096 },
+    expertFeedForwardLength: 2880,
+    sources: [
+      'https://huggingface.co/openai/gpt-oss-20b/blob/main/config.json',
+      'llama.cpp load log of ggml-org/gpt-oss-20b-GGUF gpt-oss-20b-mxfp4.gguf (35 KVs, 459 tensors: f32 289, q8_0 98, mxfp4 72; 11.27 GiB)',
+    ],
   },
   'smollm2-360m': {
     rmsEpsilon: 1e-5,
@@ -123,7 +144,7 @@ export function twinLayoutFromGguf(header: {
   const tensors = header.tensors.map((tensor): TwinTensor => {
     if (!FILLABLE_TYPES.has(tensor.type)) {
       throw new InvalidArgumentError(
-        `No twin of ${name}: tensor ${tensor.name} is ${tensor.typeName ?? `type ${tensor.type}`}; tandem fills F32, F16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K.`,
+        `No twin of ${name}: tensor ${tensor.name} is ${tensor.typeName ?? `type ${tensor.type}`}; tandem fills F32, F16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K and MXFP4.`,
       );
     }
     const fill: TwinFill =
@@ -140,6 +161,7 @@ export function twinLayoutFromGguf(header: {
 }
 
 const FILLABLE_TYPES = new Set<number>([
+  GGML_TYPE.MXFP4,
   GGML_TYPE.F32,
   GGML_TYPE.F16,
   GGML_TYPE.Q8_0,
@@ -150,29 +172,33 @@ const FILLABLE_TYPES = new Set<number>([
   GGML_TYPE.Q6_K,
 ]);
 
-/** The aliases a twin can be made of: dense models whose architecture tandem writes. */
-export const TWIN_ARCHITECTURES = ['llama', 'qwen2', 'phi3'] as const;
+/** The architectures tandem writes twins of: dense llama, qwen2 and phi3, and gpt-oss. */
+export const TWIN_ARCHITECTURES = ['llama', 'qwen2', 'phi3', 'gpt-oss'] as const;
+
+/** The quantization each architecture's twin copies: the published file's. */
+const TWIN_QUANTIZATION: Record<string, string> = {
+  llama: 'Q4_K_M',
+  qwen2: 'Q4_K_M',
+  phi3: 'Q4_K_M',
+  'gpt-oss': 'MXFP4',
+};
 
 export function twinSupport(model: CatalogModel): { ok: true } | { ok: false; reason: string } {
-  if (model.architecture.expertCount !== undefined) {
+  const architecture = model.architecture.name;
+  if (!(TWIN_ARCHITECTURES as readonly string[]).includes(architecture)) {
     return {
       ok: false,
-      reason: `${model.alias} is a mixture of experts (${model.architecture.name}, MXFP4 experts); tandem writes twins of dense llama, qwen2 and phi3 models only.`,
-    };
-  }
-  if (!(TWIN_ARCHITECTURES as readonly string[]).includes(model.architecture.name)) {
-    return {
-      ok: false,
-      reason: `tandem cannot write the ${model.architecture.name} architecture.`,
+      reason: `tandem cannot write the ${architecture} architecture (it writes ${TWIN_ARCHITECTURES.join(', ')}).`,
     };
   }
   if (TWIN_FACTS[model.alias] === undefined) {
     return { ok: false, reason: `tandem has no twin facts for ${model.alias}.` };
   }
-  if (model.gguf.quantization !== 'Q4_K_M') {
+  const quantization = TWIN_QUANTIZATION[architecture];
+  if (model.gguf.quantization !== quantization) {
     return {
       ok: false,
-      reason: `tandem writes Q4_K_M twins; ${model.alias}'s file is ${model.gguf.quantization}.`,
+      reason: `tandem writes ${quantization} twins of ${architecture} models; ${model.alias}'s file is ${model.gguf.quantization}.`,
     };
   }
   return { ok: true };
@@ -184,12 +210,15 @@ export function twinSupport(model: CatalogModel): { ok: true } | { ok: false; re
  */
 export function twinLayout(model: CatalogModel, facts = TWIN_FACTS[model.alias]): TwinLayout {
   const support = twinSupport(model);
-  if (!support.ok && facts === undefined) {
-    throw new InvalidArgumentError(`No twin of ${model.alias}: ${support.reason}`);
-  }
-  if (model.architecture.expertCount !== undefined || facts === undefined) {
+  if (facts === undefined) {
     throw new InvalidArgumentError(
       `No twin of ${model.alias}: ${support.ok ? 'no facts' : support.reason}`,
+    );
+  }
+  if (model.architecture.name === 'gpt-oss') return gptOssTwinLayout(model, facts);
+  if (model.architecture.expertCount !== undefined) {
+    throw new InvalidArgumentError(
+      `No twin of ${model.alias}: tandem writes the experts of gpt-oss only, not of ${model.architecture.name}.`,
     );
   }
   const a = model.architecture;
@@ -294,9 +323,18 @@ export function twinLayout(model: CatalogModel, facts = TWIN_FACTS[model.alias])
   if (facts.slidingWindow !== undefined) {
     metadata.push([key('attention.sliding_window'), ggufValue.uint32(facts.slidingWindow)]);
   }
-  // tandem's byte-fallback vocabulary, at the model's vocabulary size (the embedding's rows).
+  metadata.push(...twinTokenizer(vocabulary));
+  return { alias: model.alias, architecture: arch, quantization: 'Q4_K_M', metadata, tensors };
+}
+
+/**
+ * tandem's byte-fallback vocabulary at the model's vocabulary size (the embedding's rows),
+ * with a ChatML template. The published files' tokenizers differ (gpt2 BPE with merges for
+ * qwen2, phi-4-mini and gpt-oss); only the header's size changes with it, by a few MB.
+ */
+function twinTokenizer(vocabulary: number): [string, GgufMetadataValue][] {
   const words = buildDemoVocabulary(vocabulary);
-  metadata.push(
+  return [
     ['tokenizer.ggml.model', ggufValue.string('llama')],
     ['tokenizer.ggml.tokens', ggufValue.stringArray(words.tokens)],
     ['tokenizer.ggml.scores', ggufValue.numberArray('float32', words.scores)],
@@ -309,6 +347,118 @@ export function twinLayout(model: CatalogModel, facts = TWIN_FACTS[model.alias])
     ['tokenizer.ggml.add_eos_token', ggufValue.bool(false)],
     ['tokenizer.ggml.add_space_prefix', ggufValue.bool(false)],
     ['tokenizer.chat_template', ggufValue.string(CHATML_TEMPLATE)],
-  );
-  return { alias: model.alias, architecture: arch, quantization: 'Q4_K_M', metadata, tensors };
+  ];
+}
+
+/**
+ * gpt-oss's twin, as ggml-org/gpt-oss-20b-GGUF's MXFP4 file is laid out: the experts'
+ * 3-D gate, up and down tensors in MXFP4; every other matrix, the embedding and the output
+ * in Q8_0; the router, norms, biases and attention sinks in F32. Every other layer attends
+ * to a sliding window. The tensors are in llama-quantize's order (the published file, made
+ * by the converter, may order them otherwise: that moves no bytes a token reads).
+ */
+function gptOssTwinLayout(model: CatalogModel, facts: TwinFacts): TwinLayout {
+  const a = model.architecture;
+  const arch = a.name;
+  const experts = a.expertCount;
+  const expertsUsed = a.expertUsedCount;
+  const expertFeedForward = facts.expertFeedForwardLength;
+  const headDimension = facts.headDimension;
+  if (
+    experts === undefined ||
+    expertsUsed === undefined ||
+    expertFeedForward === undefined ||
+    headDimension === undefined ||
+    facts.slidingWindow === undefined
+  ) {
+    throw new InvalidArgumentError(
+      `No twin of ${model.alias}: its expert counts, expert feed-forward length, head dimension or sliding window is not known.`,
+    );
+  }
+  const embedding = a.embeddingLength;
+  const queryWidth = a.headCount * headDimension;
+  const kvWidth = a.headCountKv * headDimension;
+  const vocabulary = a.vocabSize;
+  const tensors: TwinTensor[] = [
+    { name: 'output.weight', shape: [embedding, vocabulary], type: GGML_TYPE.Q8_0, fill: 'random' },
+    { name: 'output_norm.weight', shape: [embedding], type: GGML_TYPE.F32, fill: 'ones' },
+    {
+      name: 'token_embd.weight',
+      shape: [embedding, vocabulary],
+      type: GGML_TYPE.Q8_0,
+      fill: 'random',
+    },
+  ];
+  for (let layer = 0; layer < a.blockCount; layer++) {
+    const layerTensors: TwinTensor[] = [];
+    const put = (name: string, shape: number[], type: GgmlTypeId, fill: TwinFill) =>
+      layerTensors.push({ name: `blk.${layer}.${name}`, shape, type, fill });
+    put('attn_norm.weight', [embedding], GGML_TYPE.F32, 'ones');
+    put('post_attention_norm.weight', [embedding], GGML_TYPE.F32, 'ones');
+    put('attn_q.weight', [embedding, queryWidth], GGML_TYPE.Q8_0, 'random');
+    put('attn_k.weight', [embedding, kvWidth], GGML_TYPE.Q8_0, 'random');
+    put('attn_v.weight', [embedding, kvWidth], GGML_TYPE.Q8_0, 'random');
+    put('attn_output.weight', [queryWidth, embedding], GGML_TYPE.Q8_0, 'random');
+    put('attn_q.bias', [queryWidth], GGML_TYPE.F32, 'zeros');
+    put('attn_k.bias', [kvWidth], GGML_TYPE.F32, 'zeros');
+    put('attn_v.bias', [kvWidth], GGML_TYPE.F32, 'zeros');
+    put('attn_output.bias', [embedding], GGML_TYPE.F32, 'zeros');
+    put('attn_sinks.weight', [a.headCount], GGML_TYPE.F32, 'zeros');
+    // The router stays F32 (llama.cpp never quantizes ffn_gate_inp); random, so each token
+    // picks its experts at random: still expertsUsed of them, as the real model does.
+    put('ffn_gate_inp.weight', [embedding, experts], GGML_TYPE.F32, 'random');
+    put('ffn_gate_inp.bias', [experts], GGML_TYPE.F32, 'zeros');
+    put('ffn_gate_exps.weight', [embedding, expertFeedForward, experts], GGML_TYPE.MXFP4, 'random');
+    put('ffn_up_exps.weight', [embedding, expertFeedForward, experts], GGML_TYPE.MXFP4, 'random');
+    put('ffn_down_exps.weight', [expertFeedForward, embedding, experts], GGML_TYPE.MXFP4, 'random');
+    put('ffn_gate_exps.bias', [expertFeedForward, experts], GGML_TYPE.F32, 'zeros');
+    put('ffn_up_exps.bias', [expertFeedForward, experts], GGML_TYPE.F32, 'zeros');
+    put('ffn_down_exps.bias', [embedding, experts], GGML_TYPE.F32, 'zeros');
+    layerTensors.sort((left, right) =>
+      left.name < right.name ? -1 : left.name > right.name ? 1 : 0,
+    );
+    tensors.push(...layerTensors);
+  }
+  const key = (name: string) => `${arch}.${name}`;
+  const metadata: [string, GgufMetadataValue][] = [
+    ['general.architecture', ggufValue.string(arch)],
+    ['general.name', ggufValue.string(`twin of ${model.displayName}`)],
+    [
+      'general.description',
+      ggufValue.string(
+        `tandem shape twin of ${model.alias}: the architecture, tensor shapes and MXFP4/Q8_0 tensor types of ${model.gguf.repository}/${model.gguf.file}, with random weights. Its speed and memory are the real model's; its text is noise.`,
+      ),
+    ],
+    // llama.cpp's LLAMA_FTYPE_MOSTLY_MXFP4_MOE.
+    ['general.file_type', ggufValue.uint32(38)],
+    ['general.quantization_version', ggufValue.uint32(2)],
+    ['general.alignment', ggufValue.uint32(32)],
+    ['tandem.twin', ggufValue.string(model.alias)],
+    [key('block_count'), ggufValue.uint32(a.blockCount)],
+    [key('context_length'), ggufValue.uint32(model.contextLength)],
+    [key('embedding_length'), ggufValue.uint32(embedding)],
+    [key('feed_forward_length'), ggufValue.uint32(a.feedForwardLength ?? expertFeedForward)],
+    [key('attention.head_count'), ggufValue.uint32(a.headCount)],
+    [key('attention.head_count_kv'), ggufValue.uint32(a.headCountKv)],
+    [key('rope.freq_base'), ggufValue.float32(a.ropeFreqBase ?? 10_000)],
+    [key('attention.layer_norm_rms_epsilon'), ggufValue.float32(facts.rmsEpsilon)],
+    [key('expert_count'), ggufValue.uint32(experts)],
+    [key('expert_used_count'), ggufValue.uint32(expertsUsed)],
+    [key('attention.key_length'), ggufValue.uint32(headDimension)],
+    [key('attention.value_length'), ggufValue.uint32(headDimension)],
+    [key('attention.sliding_window'), ggufValue.uint32(facts.slidingWindow)],
+    [key('expert_feed_forward_length'), ggufValue.uint32(expertFeedForward)],
+  ];
+  if (facts.yarn !== undefined) {
+    metadata.push(
+      [key('rope.scaling.type'), ggufValue.string('yarn')],
+      [key('rope.scaling.factor'), ggufValue.float32(facts.yarn.factor)],
+      [
+        key('rope.scaling.original_context_length'),
+        ggufValue.uint32(facts.yarn.originalContextLength),
+      ],
+    );
+  }
+  metadata.push(...twinTokenizer(vocabulary));
+  return { alias: model.alias, architecture: arch, quantization: 'MXFP4', metadata, tensors };
 }

@@ -1,6 +1,5 @@
 import { Command, CommanderError } from 'commander';
 import { errorLine, TandemError } from '../errors.js';
-import { parseWholeNumber } from '../numbers.js';
 import { registerBenchCommand } from './bench-command.js';
 import { compareCommand } from './compare-command.js';
 import {
@@ -109,18 +108,22 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: number) => 
       '<model>',
       'catalog alias (its twin is built on first use), twin:ALIAS, or a .gguf path',
     )
-    .option('--ctx <tokens>', 'context the fit check is for (default 4096)', (value: string) =>
-      parseWholeNumber(value, '--ctx', { min: 16 }),
+    .option(
+      '--ctx <tokens>',
+      'context the fit check is for (default 4096)',
+      integerFlag('--ctx', { min: 16 }),
     )
-    .option('--tokens <n>', 'tokens decoded for the decode figure (default 64)', (value: string) =>
-      parseWholeNumber(value, '--tokens', { min: 2 }),
+    .option(
+      '--tokens <n>',
+      'tokens decoded for the decode figure (default 64)',
+      integerFlag('--tokens', { min: 2 }),
     )
-    .option('--long-words <n>', 'words in the long prompt (default 400)', (value: string) =>
-      parseWholeNumber(value, '--long-words', { min: 1 }),
+    .option(
+      '--long-words <n>',
+      'words in the long prompt (default 400)',
+      integerFlag('--long-words', { min: 1 }),
     )
-    .option('--threads <n>', 'llama threads', (value: string) =>
-      parseWholeNumber(value, '--threads', { min: 1 }),
-    )
+    .option('--threads <n>', 'llama threads', integerFlag('--threads', { min: 1 }))
     .option('--no-bandwidth', 'skip the memory-bandwidth measurement')
     .option('--json', 'print as JSON')
     .action((model: string, flags: PlanFlags) =>

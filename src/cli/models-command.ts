@@ -11,7 +11,13 @@ import {
 import { CATALOG, catalogNames, findCatalogModel, suggestModels } from '../models/catalog.js';
 import { DEMO_MODELS } from '../models/demo/demo-models.js';
 import { pullModel, renderProgressBar } from '../models/pull.js';
-import { type ModelPlan, planModel } from '../plan/model-plan.js';
+import {
+  kvCacheBytes,
+  type ModelPlan,
+  planModel,
+  slidingKvCacheBytes,
+  slidingWindowCells,
+} from '../plan/model-plan.js';
 import { formatBytes } from '../units.js';
 import { formatMs, formatRate, renderTable } from './format.js';
 import { twinProgressReporter } from './run-command.js';
@@ -152,7 +158,10 @@ export function planReference(target: string): string {
     !parsed.isPath &&
     parsed.twin !== true
   ) {
-    if (findCatalogModel(parsed.name) !== undefined) return `twin:${parsed.name}`;
+    // Options (`?threads=2`) stay with the reference.
+    const query = target.indexOf('?');
+    if (findCatalogModel(parsed.name) !== undefined)
+      return `twin:${parsed.name}${query < 0 ? '' : target.slice(query)}`;
   }
   return target;
 }
@@ -186,15 +195,29 @@ export function renderPlan(
   }
   row(
     'architecture',
-    `${shape.architecture}, ${shape.layers} layers, ${shape.embeddingLength} wide, ${shape.headCount} heads (${shape.headCountKv} KV, ${shape.headDimension} each), vocabulary ${shape.vocabularySize.toLocaleString('en-US')}, ${(shape.parameterCount / 1e9).toFixed(2)} B parameters`,
+    `${shape.architecture}, ${shape.layers} layers, ${shape.embeddingLength} wide, ${shape.headCount} heads (${shape.headCountKv} KV, ${shape.headDimension} each), vocabulary ${shape.vocabularySize.toLocaleString('en-US')}, ${(shape.parameterCount / 1e9).toFixed(2)} B parameters${shape.expertCount === undefined ? '' : `; ${shape.expertUsedCount} of ${shape.expertCount} experts per token, ${(shape.activeParameterCount / 1e9).toFixed(2)} B active`}${shape.slidingWindow === undefined ? '' : `; ${shape.slidingWindowLayers} layers attend to a ${shape.slidingWindow}-token window`}`,
   );
+  const threads =
+    plan.threads === undefined
+      ? 'threads unknown'
+      : `${plan.threads} thread${plan.threads === 1 ? '' : 's'}`;
   row(
     'load',
-    `${formatMs(plan.loadMs)} (context ${plan.loadedContextTokens.toLocaleString('en-US')} tokens, ${plan.threads ?? '?'} threads)`,
+    `${formatMs(plan.loadMs)} (context ${plan.loadedContextTokens.toLocaleString('en-US')} tokens, ${threads})`,
   );
   row(
     'memory',
-    `RSS +${formatBytes(plan.rssAfterLoadDeltaBytes)} after load, peak +${formatBytes(plan.peakRssDeltaBytes)} while generating; KV cache ${formatBytes(shape.kvCacheBytesPerToken * 1024)} per 1k tokens of context (f16)`,
+    `RSS +${formatBytes(plan.rssAfterLoadDeltaBytes)} after load, peak +${formatBytes(plan.peakRssDeltaBytes)} while generating${plan.buffers === undefined || plan.buffers.repackedWeightsBytes === 0 ? '' : `, which counts ${formatBytes(plan.buffers.repackedWeightsBytes)} of weights twice: llama.cpp copies them into its CPU layout at load, and their pages in the mapped file go unused (the OS drops them when memory is short)`}`,
+  );
+  if (plan.buffers !== undefined) {
+    row(
+      'llama.cpp',
+      `KV cache ${formatBytes(plan.buffers.kvCacheBytes)} at ${plan.loadedContextTokens.toLocaleString('en-US')} tokens (from the header: ${formatBytes(kvCacheBytes(shape, plan.loadedContextTokens))}), compute buffers ${formatBytes(plan.buffers.computeBytes + plan.buffers.outputBytes)}`,
+    );
+  }
+  row(
+    'KV cache',
+    `${formatBytes(shape.kvCacheBytesPerToken * 1024)} per 1k tokens of context (f16)${shape.slidingWindow === undefined ? '' : `, plus ${formatBytes(slidingKvCacheBytes(shape, Number.POSITIVE_INFINITY))} for the window layers at any context over ${slidingWindowCells(shape.slidingWindow, Number.POSITIVE_INFINITY).toLocaleString('en-US')}`}`,
   );
   row(
     'TTFT',
@@ -204,12 +227,12 @@ export function renderPlan(
   if (plan.bandwidth !== undefined) {
     row(
       'bandwidth',
-      `decode reads ${formatBytes(shape.bytesReadPerToken)} of weights per token; this machine reads ${formatBytes(plan.bandwidth.bytesPerSecond)}/s (${plan.threads ?? 1} thread${plan.threads === 1 ? '' : 's'}), a ceiling of ${formatRate(plan.bandwidth.ceilingTokensPerSecond)}${plan.bandwidth.share === undefined ? '' : `; decode reaches ${(plan.bandwidth.share * 100).toFixed(0)}% of it`}`,
+      `decode reads ${formatBytes(shape.bytesReadPerToken)} of weights per token; this machine reads ${formatBytes(plan.bandwidth.bytesPerSecond)}/s (${threads}), a ceiling of ${formatRate(plan.bandwidth.ceilingTokensPerSecond)}${plan.bandwidth.share === undefined ? '' : `; decode reaches ${(plan.bandwidth.share * 100).toFixed(0)}% of it`}`,
     );
   }
   row(
     'fits',
-    `${fit.fits ? (fit.fitsNow ? 'yes' : 'yes, but not in the memory free now') : 'no'} with --ctx ${Math.round(fit.kvCacheBytes / shape.kvCacheBytesPerToken).toLocaleString('en-US')}: needs ${formatBytes(fit.neededBytes)} (weights ${formatBytes(fit.weightsBytes)} + KV cache ${formatBytes(fit.kvCacheBytes)} + runtime buffers ${formatBytes(fit.runtimeBytes)}) of ${formatBytes(fit.totalMemoryBytes)} (${formatBytes(fit.availableMemoryBytes)} free now)`,
+    `${fit.fits ? (fit.fitsNow ? 'yes' : 'yes, but not in the memory free now') : 'no'} with --ctx ${fit.contextTokens.toLocaleString('en-US')}: needs ${formatBytes(fit.neededBytes)} (weights ${formatBytes(fit.weightsBytes)} + KV cache ${formatBytes(fit.kvCacheBytes)} + ${plan.buffers === undefined ? 'the rest of the peak RSS' : 'compute buffers'} ${formatBytes(fit.runtimeBytes)}) of ${formatBytes(fit.totalMemoryBytes)} (${formatBytes(fit.availableMemoryBytes)} free now)${fit.contextTokens > shape.contextLength ? `; --ctx is beyond the ${shape.contextLength.toLocaleString('en-US')} tokens the model was trained for` : ''}`,
   );
   return `${lines.join('\n')}\n`;
 }

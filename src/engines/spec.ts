@@ -173,7 +173,19 @@ export interface EngineInfo {
   isDemo?: boolean;
   /** A shape twin: the catalog alias whose architecture, shapes and quantization it copies. */
   twinOf?: string;
+  /**
+   * The buffers the engine said it allocated while loading (llama.cpp: weights mapped and
+   * repacked, KV cache, compute). Absent when it says nothing or the model was already loaded.
+   */
+  memoryBuffers?: EngineMemoryBuffer[];
   engineVersion?: string;
+}
+
+export interface EngineMemoryBuffer {
+  /** The engine's own name for it, e.g. llama.cpp's `CPU_REPACK model` or `CPU KV`. */
+  label: string;
+  kind: 'model' | 'kv' | 'compute' | 'output' | 'other';
+  bytes: number;
 }
 
 export interface LoadOptions {

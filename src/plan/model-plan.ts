@@ -9,7 +9,7 @@
 
 import { freemem, totalmem } from 'node:os';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
-import type { Engine } from '../engines/spec.js';
+import type { Engine, EngineMemoryBuffer } from '../engines/spec.js';
 import { InvalidArgumentError } from '../errors.js';
 import { PeakRssSampler, readProcessRss } from '../measure/memory.js';
 import { measureReadBandwidth } from '../measure/memory-bandwidth.js';
@@ -35,11 +35,28 @@ export interface ModelShape {
   /** Tensor data bytes (the weights), without the header. */
   weightBytes: number;
   fileSizeBytes: number;
-  /** KV cache bytes per token of context, K and V in f16 (llama.cpp's default). */
+  /**
+   * KV cache bytes per token of context, K and V in f16 (llama.cpp's default), over the
+   * layers that attend to the whole context.
+   */
   kvCacheBytesPerToken: number;
   /**
+   * Layers that attend to a sliding window only (gpt-oss: every other one). llama.cpp gives
+   * them a cache of the window plus a batch (512 tokens), whatever the context.
+   */
+  slidingWindowLayers: number;
+  slidingWindow: number | undefined;
+  /** KV cache bytes per cell of the sliding-window layers together (0 when none slide). */
+  slidingKvCacheBytesPerToken: number;
+  /** Mixture of experts: experts per layer and experts each token uses (undefined if dense). */
+  expertCount: number | undefined;
+  expertUsedCount: number | undefined;
+  /** Parameters a token uses: all of them, less the experts it does not pick. */
+  activeParameterCount: number;
+  /**
    * Weight bytes decode reads per token: every matrix once, except the token embedding, of
-   * which only a row is read, unless it is also the output matrix (tied).
+   * which only a row is read, unless it is also the output matrix (tied), and, in a mixture
+   * of experts, only the share of the expert tensors a token's experts hold.
    */
   bytesReadPerToken: number;
   /** Set when the file is a tandem shape twin: the catalog alias it copies. */
@@ -50,6 +67,33 @@ function required(header: GgufHeader, key: string): number {
   const value = metadataNumber(header.metadata.get(key));
   if (value === undefined) throw new InvalidArgumentError(`${header.path} has no ${key}.`);
   return value;
+}
+
+/**
+ * Architectures whose layers alternate sliding-window and full attention, with llama.cpp's
+ * default pattern: in every `n` layers, the first n − 1 slide (gpt-oss: 2, so every other).
+ * phi3 files carry a sliding_window key too, which llama.cpp does not use.
+ */
+const SLIDING_WINDOW_PATTERN: Readonly<Record<string, number>> = { 'gpt-oss': 2 };
+
+/**
+ * The cells llama.cpp gives a sliding-window layer's cache: the window and a batch of 512,
+ * rounded up to 256 (GGML_PAD(n_swa + n_ubatch, 256); gpt-oss: 768, which its KV buffer
+ * size confirms), and never more than the context.
+ */
+export function slidingWindowCells(window: number, contextTokens: number): number {
+  return Math.min(contextTokens, Math.ceil((window + 512) / 256) * 256);
+}
+
+/** KV cache bytes at a context: the full layers' per token, the sliding ones' capped. */
+export function kvCacheBytes(shape: ModelShape, contextTokens: number): number {
+  return shape.kvCacheBytesPerToken * contextTokens + slidingKvCacheBytes(shape, contextTokens);
+}
+
+/** The sliding-window layers' KV cache at a context: it stops growing past window + batch. */
+export function slidingKvCacheBytes(shape: ModelShape, contextTokens: number): number {
+  if (shape.slidingWindow === undefined) return 0;
+  return shape.slidingKvCacheBytesPerToken * slidingWindowCells(shape.slidingWindow, contextTokens);
 }
 
 /** The shape and per-token costs of a GGUF model, from its header. */
@@ -72,15 +116,41 @@ export function modelShape(header: GgufHeader): ModelShape {
     metadataNumber(header.metadata.get(key('attention.value_length'))) ?? headDimension;
   const embedding = header.tensors.find((tensor) => tensor.name === 'token_embd.weight');
   const hasOutput = header.tensors.some((tensor) => tensor.name === 'output.weight');
+  const expertCount = metadataNumber(header.metadata.get(key('expert_count')));
+  const expertUsedCount = metadataNumber(header.metadata.get(key('expert_used_count')));
+  const experts = expertCount !== undefined && expertCount > 0 ? expertCount : undefined;
+  // The share of an expert tensor ([.., .., experts]) that one token's experts hold.
+  const usedShare = experts === undefined ? 1 : Math.min(1, (expertUsedCount ?? experts) / experts);
+  // Expert weights ([in, out, experts]) and their biases ([out, experts]): the last dimension.
+  const isExpertTensor = (tensor: { name: string; shape: readonly number[] }) =>
+    experts !== undefined &&
+    tensor.name.includes('_exps.') &&
+    tensor.shape[tensor.shape.length - 1] === experts;
   let weightBytes = 0;
   let parameterCount = 0;
+  let activeParameterCount = 0;
+  let unusedExpertBytes = 0;
   for (const tensor of header.tensors) {
     weightBytes += tensor.sizeBytes ?? 0;
     parameterCount += tensor.elementCount;
+    const share = isExpertTensor(tensor) ? usedShare : 1;
+    activeParameterCount += tensor.elementCount * share;
+    unusedExpertBytes += (tensor.sizeBytes ?? 0) * (1 - share);
   }
   const embeddingBytes = embedding?.sizeBytes ?? 0;
   const embeddingRowBytes =
     embedding === undefined ? 0 : embeddingBytes / (embedding.shape[1] ?? 1);
+  const slidingWindow = SLIDING_WINDOW_PATTERN[architecture]
+    ? metadataNumber(header.metadata.get(key('attention.sliding_window')))
+    : undefined;
+  const pattern = SLIDING_WINDOW_PATTERN[architecture] ?? 0;
+  let slidingWindowLayers = 0;
+  if (slidingWindow !== undefined && pattern > 0) {
+    for (let layer = 0; layer < layers; layer++) {
+      if (layer % pattern < pattern - 1) slidingWindowLayers++;
+    }
+  }
+  const kvBytesPerLayerToken = headCountKv * (headDimension + valueDimension) * 2;
   return {
     architecture,
     layers,
@@ -93,14 +163,24 @@ export function modelShape(header: GgufHeader): ModelShape {
     parameterCount,
     weightBytes,
     fileSizeBytes: header.fileSizeBytes,
-    kvCacheBytesPerToken: layers * headCountKv * (headDimension + valueDimension) * 2,
-    bytesReadPerToken: hasOutput ? weightBytes - embeddingBytes + embeddingRowBytes : weightBytes,
+    kvCacheBytesPerToken: (layers - slidingWindowLayers) * kvBytesPerLayerToken,
+    slidingWindowLayers,
+    slidingWindow,
+    slidingKvCacheBytesPerToken: slidingWindowLayers * kvBytesPerLayerToken,
+    expertCount: experts,
+    expertUsedCount: experts === undefined ? undefined : (expertUsedCount ?? experts),
+    activeParameterCount: Math.round(activeParameterCount),
+    bytesReadPerToken:
+      (hasOutput ? weightBytes - embeddingBytes + embeddingRowBytes : weightBytes) -
+      unusedExpertBytes,
     twinOf: metadataString(header.metadata.get('tandem.twin')),
   };
 }
 
 export interface FitCheck {
   fits: boolean;
+  /** The context the check is for. */
+  contextTokens: number;
   /** Weights + KV cache at the context + runtime buffers (an estimate). */
   neededBytes: number;
   weightsBytes: number;
@@ -121,16 +201,20 @@ export function fitCheck(options: {
   weightsBytes: number;
   kvCacheBytesPerToken: number;
   contextTokens: number;
+  /** KV cache that does not grow with the context (sliding-window layers); 0 if omitted. */
+  fixedKvCacheBytes?: number;
   runtimeBytes: number;
   totalMemoryBytes: number;
   availableMemoryBytes: number;
 }): FitCheck {
-  const kvCacheBytes = options.kvCacheBytesPerToken * options.contextTokens;
+  const kvCacheBytes =
+    options.kvCacheBytesPerToken * options.contextTokens + (options.fixedKvCacheBytes ?? 0);
   const neededBytes = options.weightsBytes + kvCacheBytes + options.runtimeBytes;
   return {
     fits: neededBytes <= options.totalMemoryBytes,
     fitsNow: neededBytes <= options.availableMemoryBytes,
     neededBytes,
+    contextTokens: options.contextTokens,
     weightsBytes: options.weightsBytes,
     kvCacheBytes,
     runtimeBytes: options.runtimeBytes,
@@ -170,6 +254,20 @@ export interface ModelPlan {
   bandwidth:
     | { bytesPerSecond: number; ceilingTokensPerSecond: number; share: number | undefined }
     | undefined;
+  /**
+   * The buffers llama.cpp said it allocated at load (undefined when it said nothing): the
+   * weights it copied into its CPU layout (repacked: RSS counts those bytes twice, once in
+   * the copy and once in the mapped file, whose pages for them go unused and can be dropped),
+   * the KV cache at the loaded context, and the compute and output buffers.
+   */
+  buffers:
+    | {
+        repackedWeightsBytes: number;
+        kvCacheBytes: number;
+        computeBytes: number;
+        outputBytes: number;
+      }
+    | undefined;
   fit: FitCheck;
   threads: number | undefined;
 }
@@ -202,6 +300,21 @@ export function longPrompt(words: number): string {
   for (let index = 0; index < words; index++)
     text.push(vocabulary[(index * 7 + (index >> 3)) % vocabulary.length] as string);
   return `Summarise this report in two sentences:\n${text.join(' ')}`;
+}
+
+/** Totals of llama.cpp's reported buffers by kind, or undefined when there are none. */
+export function summariseBuffers(
+  buffers: readonly EngineMemoryBuffer[] | undefined,
+): ModelPlan['buffers'] {
+  if (buffers === undefined || buffers.length === 0) return undefined;
+  const total = (test: (buffer: EngineMemoryBuffer) => boolean) =>
+    buffers.filter(test).reduce((sum, buffer) => sum + buffer.bytes, 0);
+  return {
+    repackedWeightsBytes: total((b) => b.kind === 'model' && /REPACK/i.test(b.label)),
+    kvCacheBytes: total((b) => b.kind === 'kv'),
+    computeBytes: total((b) => b.kind === 'compute'),
+    outputBytes: total((b) => b.kind === 'output'),
+  };
 }
 
 /** The largest context the plan loads with: big enough for the long prompt, small enough to load fast. */
@@ -277,13 +390,18 @@ export async function planModel(reference: string, options: PlanOptions): Promis
             : short.decodeTokensPerSecond / ceiling,
       };
     }
-    // What llama.cpp holds beyond the weights it touched and the KV cache it made: its
-    // compute buffers and the rest, as measured here (at least 0).
     const loadedContextTokens = Math.min(options.contextTokens, MAX_LOADED_CONTEXT);
-    const runtimeBytes = Math.max(
-      0,
-      peak.peakDeltaBytes - shape.fileSizeBytes - shape.kvCacheBytesPerToken * loadedContextTokens,
-    );
+    const buffers = summariseBuffers(engine.info.memoryBuffers);
+    // Beyond the weights and the KV cache: llama.cpp's compute and output buffers as it
+    // reported them; else what the peak RSS leaves over (which then also holds any weights
+    // it copied, so it overstates).
+    const runtimeBytes =
+      buffers !== undefined
+        ? buffers.computeBytes + buffers.outputBytes
+        : Math.max(
+            0,
+            peak.peakDeltaBytes - shape.fileSizeBytes - kvCacheBytes(shape, loadedContextTokens),
+          );
     return {
       reference,
       modelPath: engine.info.modelPath,
@@ -298,10 +416,12 @@ export async function planModel(reference: string, options: PlanOptions): Promis
       decodeTokensPerSecond: short.decodeTokensPerSecond,
       decodeTokens: short.outputTokens ?? options.decodeTokens,
       bandwidth,
+      buffers,
       fit: fitCheck({
         weightsBytes: shape.fileSizeBytes,
         kvCacheBytesPerToken: shape.kvCacheBytesPerToken,
         contextTokens: options.contextTokens,
+        fixedKvCacheBytes: slidingKvCacheBytes(shape, options.contextTokens),
         runtimeBytes,
         totalMemoryBytes: totalmem(),
         availableMemoryBytes: freemem(),

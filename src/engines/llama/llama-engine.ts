@@ -2,6 +2,7 @@ import type {
   ChatHistoryItem,
   ChatWrapper,
   GbnfJsonSchema,
+  Llama,
   LlamaContext,
   LlamaContextSequence,
   LlamaEmbeddingContext,
@@ -37,7 +38,9 @@ import {
   describeGpu,
   type GpuChoice,
   getLlamaRuntime,
+  type LlamaBuffer,
   nodeLlamaCppVersion,
+  onLlamaBuffer,
   releaseModel,
 } from './llama-runtime.js';
 import { defaultThreadCount, threadsFromEnvironment } from './threads.js';
@@ -147,6 +150,34 @@ export class LlamaEngine implements Engine {
       summary.contextLength ?? DEFAULT_CONTEXT_SIZE,
     );
     const llama = await getLlamaRuntime(gpu);
+    const buffers: LlamaBuffer[] = [];
+    const stopListening = onLlamaBuffer((buffer) => buffers.push(buffer));
+    try {
+      await this.#loadModelAndContext(llama, gpu, modelPath, contextSize, threads, signal);
+      // llama.cpp's log reaches JavaScript through a queue: let the last lines arrive.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      stopListening();
+    }
+    if (buffers.length > 0) this.info.memoryBuffers = buffers;
+    Object.assign(this.info, {
+      modelFileSizeBytes: summary.fileSizeBytes,
+      parameterCount: summary.parameterCount,
+      threads,
+      gpu: describeGpu(llama),
+      contextSize: (this.#context as LlamaContext).contextSize,
+      sequences: (this.#context as LlamaContext).totalSequences,
+    } satisfies Partial<EngineInfo>);
+  }
+
+  async #loadModelAndContext(
+    llama: Llama,
+    gpu: GpuChoice,
+    modelPath: string,
+    contextSize: number,
+    threads: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     let model: LlamaModel;
     try {
       model = await acquireModel(llama, gpu, modelPath, signal);
@@ -178,14 +209,6 @@ export class LlamaEngine implements Engine {
       context.getSequence(),
     );
     this.#chatWrapper = resolveChatWrapper(model);
-    Object.assign(this.info, {
-      modelFileSizeBytes: summary.fileSizeBytes,
-      parameterCount: summary.parameterCount,
-      threads,
-      gpu: describeGpu(llama),
-      contextSize: this.#context.contextSize,
-      sequences: this.#context.totalSequences,
-    } satisfies Partial<EngineInfo>);
   }
 
   async countTokens(text: string): Promise<number> {

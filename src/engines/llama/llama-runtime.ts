@@ -9,6 +9,7 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { EngineUnavailableError, errorLine } from '../../errors.js';
+import type { EngineMemoryBuffer } from '../spec.js';
 
 export const GPU_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
 export type GpuChoice = (typeof GPU_CHOICES)[number];
@@ -39,6 +40,42 @@ function readPackageVersion(entryUrl: string): string {
 const llamas = new Map<GpuChoice, Promise<Llama>>();
 
 /**
+ * A buffer llama.cpp says it allocated, from its load log: the weights it maps from the file
+ * (`CPU_Mapped model`), the weights it copies into its CPU layout (`CPU_REPACK model`), the
+ * KV cache (`CPU KV`), compute and output buffers, on each device (`CUDA0 compute`…).
+ */
+export type LlamaBuffer = EngineMemoryBuffer;
+
+const BUFFER_LINE = /^\s*(?:[\w:]*:\s+)?(\S+(?:\s+\S+)??)\s+buffer size\s*=\s*([\d.]+)\s*MiB/;
+const bufferListeners = new Set<(buffer: LlamaBuffer) => void>();
+
+/** Parses one of llama.cpp's "… buffer size = N MiB" log lines. */
+export function parseBufferLine(message: string): LlamaBuffer | undefined {
+  const match = BUFFER_LINE.exec(message);
+  if (match === null) return undefined;
+  const label = (match[1] as string).replace(/\s+/g, ' ');
+  const kind = / model$/.test(label)
+    ? 'model'
+    : / KV$/.test(label)
+      ? 'kv'
+      : / compute$/.test(label)
+        ? 'compute'
+        : / output$/.test(label)
+          ? 'output'
+          : 'other';
+  return { label, kind, bytes: Math.round(Number(match[2]) * 1024 * 1024) };
+}
+
+/**
+ * Calls `listener` with each buffer llama.cpp reports allocating, until the returned function
+ * is called. The log is the process's: loads that overlap are reported together.
+ */
+export function onLlamaBuffer(listener: (buffer: LlamaBuffer) => void): () => void {
+  bufferListeners.add(listener);
+  return () => bufferListeners.delete(listener);
+}
+
+/**
  * One llama.cpp runtime per GPU choice per process. Prebuilt binaries only (never a source
  * build at run time). A GPU that is asked for and missing is an error, never a silent CPU run.
  */
@@ -49,10 +86,14 @@ export function getLlamaRuntime(gpu: GpuChoice): Promise<Llama> {
     llama = getLlama({
       gpu: gpuOption,
       build: 'never',
-      logLevel: LlamaLogLevel.error,
+      // Info, to read the buffer sizes llama.cpp reports while loading; only errors are shown.
+      logLevel: LlamaLogLevel.info,
       logger: (level, message) => {
         if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
           process.stderr.write(`llama.cpp: ${message.trim()}\n`);
+        } else if (bufferListeners.size > 0) {
+          const buffer = parseBufferLine(message);
+          if (buffer !== undefined) for (const listener of bufferListeners) listener(buffer);
         }
       },
       progressLogs: false,

@@ -1,7 +1,7 @@
 /**
  * Writing a shape twin to disk: the layout's tensors filled with random codes from a seed,
  * streamed in whole blocks (never the whole model in memory), into tandem's model cache
- * ($TANDEM_HOME/models/twins/ALIAS-Q4_K_M.twin.gguf), reused when it is already there.
+ * ($TANDEM_HOME/models/twins/ALIAS-QUANTIZATION.twin.gguf), reused when it is already there.
  */
 
 import { stat } from 'node:fs/promises';
@@ -20,7 +20,7 @@ import {
   writeGgufFile,
 } from '../gguf/writer.js';
 import { createSeededRandom } from '../random.js';
-import { type TwinLayout, type TwinTensor, twinLayout } from './twin-layout.js';
+import { type TwinFacts, type TwinLayout, type TwinTensor, twinLayout } from './twin-layout.js';
 
 /** The spread of the random weights: values over about ±0.04, like a trained matrix's. */
 const WEIGHT_RANGE = 0.04;
@@ -137,12 +137,23 @@ async function isWholeTwin(
 
 /** The twin of a catalog model in the cache, written first when it is missing or partial. */
 export function ensureTwin(alias: string, options: EnsureTwinOptions): Promise<EnsureTwinResult> {
-  const model = twinModel(alias);
+  return ensureTwinOf(twinModel(alias), undefined, options);
+}
+
+/**
+ * The twin of any model tandem has facts for (a catalog model, or one with published
+ * figures), cached beside the catalog's twins.
+ */
+export function ensureTwinOf(
+  model: CatalogModel,
+  facts: TwinFacts | undefined,
+  options: EnsureTwinOptions,
+): Promise<EnsureTwinResult> {
   const path = twinPath(options.modelsDirectory, model);
   const running = pending.get(path);
   if (running !== undefined) return running;
   const work = (async (): Promise<EnsureTwinResult> => {
-    const layout = twinLayout(model);
+    const layout = twinLayout(model, facts);
     const input = twinGgufInput(layout);
     const expectedBytes = planGgufLayout(input).fileSizeBytes;
     if (await isWholeTwin(path, layout, expectedBytes)) {

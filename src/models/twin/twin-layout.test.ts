@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG, findCatalogModel } from '../catalog.js';
 import { GGML_TYPE, ggmlTypeInfo } from '../gguf/types.js';
+import { LLAMA_3_2_3B } from './published-twins.js';
 import { twinFileSizeBytes } from './twin-file.js';
 import { twinLayout, twinSupport, usesMoreBits } from './twin-layout.js';
 
@@ -131,5 +132,31 @@ describe('twin layouts', () => {
     expect(CATALOG.map((entry) => [entry.alias, twinSupport(entry).ok])).toEqual(
       CATALOG.map((entry) => [entry.alias, true]),
     );
+  });
+});
+
+describe('the twin of a file with published benchmark figures', () => {
+  it('Llama-3.2-3B-Instruct Q4_K_M: 255 tensors, rope_freqs, and the published size within 1%', () => {
+    const { model: llama, facts } = LLAMA_3_2_3B;
+    const layout = twinLayout(llama, facts);
+    expect(layout.tensors).toHaveLength(3 + 28 * 9);
+    const tensors = new Map(layout.tensors.map((t) => [t.name, t]));
+    expect(tensors.get('rope_freqs.weight')?.shape).toEqual([64]);
+    expect(tensors.get('token_embd.weight')).toMatchObject({
+      shape: [3072, 128_256],
+      type: GGML_TYPE.Q6_K,
+    });
+    expect(tensors.get('output.weight')).toBeUndefined();
+    const size = twinFileSizeBytes(layout);
+    expect(Math.abs(size - llama.gguf.sizeBytes) / llama.gguf.sizeBytes).toBeLessThan(0.01);
+    // llama-bench printed "1.87 GiB" for the tensor data.
+    let tensorBytes = 0;
+    for (const tensor of layout.tensors) {
+      const info = ggmlTypeInfo(tensor.type);
+      if (info === undefined) throw new Error('no layout');
+      tensorBytes +=
+        (tensor.shape.reduce((a, b) => a * b, 1) / info.blockSize) * info.bytesPerBlock;
+    }
+    expect((tensorBytes / 2 ** 30).toFixed(2)).toBe('1.87');
   });
 });

@@ -32,6 +32,11 @@ export interface TwinFacts {
    * gpt-oss's, whose every other layer attends to this many tokens only.
    */
   slidingWindow?: number;
+  /**
+   * Llama 3's rope scaling: the file carries a rope_freqs.weight tensor (head dimension / 2
+   * factors) that the converter computes from config.json's rope_scaling.
+   */
+  ropeFrequencyFactors?: boolean;
   /** Head dimension, where it is not embedding / heads (gpt-oss: 64, with 2880 / 64 heads). */
   headDimension?: number;
   /** YaRN rope scaling (gpt-oss). */
@@ -215,6 +220,11 @@ export function twinLayout(model: CatalogModel, facts = TWIN_FACTS[model.alias])
       `No twin of ${model.alias}: ${support.ok ? 'no facts' : support.reason}`,
     );
   }
+  if (!(TWIN_ARCHITECTURES as readonly string[]).includes(model.architecture.name)) {
+    throw new InvalidArgumentError(
+      `No twin of ${model.alias}: tandem cannot write the ${model.architecture.name} architecture.`,
+    );
+  }
   if (model.architecture.name === 'gpt-oss') return gptOssTwinLayout(model, facts);
   if (model.architecture.expertCount !== undefined) {
     throw new InvalidArgumentError(
@@ -241,6 +251,9 @@ export function twinLayout(model: CatalogModel, facts = TWIN_FACTS[model.alias])
   if (!facts.tiedOutput)
     add('output.weight', [embedding, vocabulary], fitted(GGML_TYPE.Q6_K, embedding));
   add('output_norm.weight', [embedding], GGML_TYPE.F32, 'ones');
+  if (facts.ropeFrequencyFactors === true) {
+    add('rope_freqs.weight', [headDimension / 2], GGML_TYPE.F32, 'ones');
+  }
   if (facts.longRope !== undefined) {
     const factors = (facts.ropeDimensionCount ?? headDimension) / 2;
     add('rope_factors_long.weight', [factors], GGML_TYPE.F32, 'ones');

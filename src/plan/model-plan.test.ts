@@ -211,11 +211,12 @@ describe('modelShape', () => {
     expect(split.kvCacheBytesPerToken).toBe(1920);
   });
 
-  it('a dense model has no experts: every parameter is active', async () => {
+  it('a dense model has no experts: every parameter is active but the untied embedding’s other rows', async () => {
     const shape = modelShape(await writeAndRead('dense.gguf', llamaTensors(true), llamaMetadata()));
     expect(shape.expertCount).toBeUndefined();
     expect(shape.expertUsedCount).toBeUndefined();
-    expect(shape.activeParameterCount).toBe(86_848);
+    // The embedding's 100 rows of 64: one is read per token, as model cards count it.
+    expect(shape.activeParameterCount).toBe(86_848 - 6400 + 64);
     expect(shape.slidingWindow).toBeUndefined();
     expect(shape.slidingWindowLayers).toBe(0);
     expect(shape.slidingKvCacheBytesPerToken).toBe(0);
@@ -250,7 +251,7 @@ describe('modelShape', () => {
     expect(shape.expertUsedCount).toBe(1);
     expect(shape.parameterCount).toBe(6400 + 6400 + 256 + 8192 + 128);
     // One expert of four: a quarter of the 8,192 expert parameters and of the 128 biases.
-    expect(shape.activeParameterCount).toBe(6400 + 6400 + 256 + 2048 + 32);
+    expect(shape.activeParameterCount).toBe(64 + 6400 + 256 + 2048 + 32);
     expect(shape.weightBytes).toBe(12_800 + 6800 + 1024 + 8704 + 512);
     // All but the embedding (one row of 128 bytes read) and three quarters of the experts.
     expect(shape.bytesReadPerToken).toBe(6800 + 1024 + 128 + 8704 / 4 + 512 / 4);

@@ -51,7 +51,10 @@ export interface ModelShape {
   /** Mixture of experts: experts per layer and experts each token uses (undefined if dense). */
   expertCount: number | undefined;
   expertUsedCount: number | undefined;
-  /** Parameters a token uses: all of them, less the experts it does not pick. */
+  /**
+   * Parameters a token uses: all of them, less the experts it does not pick and, when the
+   * embedding is not also the output, all but its one row.
+   */
   activeParameterCount: number;
   /**
    * Weight bytes decode reads per token: every matrix once, except the token embedding, of
@@ -169,7 +172,13 @@ export function modelShape(header: GgufHeader): ModelShape {
     slidingKvCacheBytesPerToken: slidingWindowLayers * kvBytesPerLayerToken,
     expertCount: experts,
     expertUsedCount: experts === undefined ? undefined : (expertUsedCount ?? experts),
-    activeParameterCount: Math.round(activeParameterCount),
+    // A token reads one row of an untied embedding (as model cards count active parameters).
+    activeParameterCount: Math.round(
+      activeParameterCount -
+        (hasOutput && embedding !== undefined
+          ? embedding.elementCount - (embedding.shape[0] ?? 0)
+          : 0),
+    ),
     bytesReadPerToken:
       (hasOutput ? weightBytes - embeddingBytes + embeddingRowBytes : weightBytes) -
       unusedExpertBytes,

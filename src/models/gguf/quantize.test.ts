@@ -31,6 +31,8 @@ const ERROR_BOUND: Record<QuantizedTypeId, number> = {
   [GGML_TYPE.Q8_0]: (0.5 / 127) * 1.25,
   [GGML_TYPE.Q4_0]: (1 / 8) * 1.05,
   [GGML_TYPE.Q5_0]: (1 / 16) * 1.05,
+  // Min to max in 31 steps: half a step is at most amax/31, plus the min's f16 rounding.
+  [GGML_TYPE.Q5_1]: (1 / 31) * 1.25,
   [GGML_TYPE.Q4_K]: (1 / 15) * 1.25,
   [GGML_TYPE.Q5_K]: (1 / 31) * 1.25,
   [GGML_TYPE.Q6_K]: (0.5 / 31) * 1.25,
@@ -82,6 +84,7 @@ describe('quantized blocks', () => {
     expect(rmse(GGML_TYPE.Q6_K)).toBeLessThan(rmse(GGML_TYPE.Q5_K));
     expect(rmse(GGML_TYPE.Q5_K)).toBeLessThan(rmse(GGML_TYPE.Q4_K));
     expect(rmse(GGML_TYPE.Q5_0)).toBeLessThan(rmse(GGML_TYPE.Q4_0));
+    expect(rmse(GGML_TYPE.Q5_1)).toBeLessThan(rmse(GGML_TYPE.Q4_0));
   });
 
   it('decodes a hand-made Q4_0 block as ggml does (low nibbles first, then high)', () => {
@@ -106,6 +109,62 @@ describe('quantized blocks', () => {
     const again = quantizeValues(GGML_TYPE.MXFP4, values);
     expect(again[0]).toBe(127);
     expect([...dequantizeBlocks(GGML_TYPE.MXFP4, again)]).toEqual([...values]);
+  });
+
+  it('decodes a hand-made Q5_1 block as ggml does (d, m, then the fifth bits, then nibbles)', () => {
+    const block = new Uint8Array(24);
+    block.set([0x00, 0x3c], 0); // d = 1
+    block.set([0x00, 0xcc], 2); // m = −16
+    block.set([0x01, 0x00, 0x01, 0x00], 4); // fifth bits of elements 0 and 16
+    block[8] = 0x3f; // element 0: low 15, element 16: low 3
+    const values = dequantizeBlocks(GGML_TYPE.Q5_1, block);
+    expect(values[0]).toBe(15);
+    expect(values[1]).toBe(-16);
+    expect(values[16]).toBe(3);
+  });
+
+  it('decodes a hand-made Q4_K block as ggml does (6-bit scales and mins, 64 values per pair)', () => {
+    const block = new Uint8Array(144);
+    block.set([0x00, 0x3c], 0); // d = 1
+    block.set([0x00, 0x38], 2); // dmin = 0.5
+    const scales = block.subarray(4, 16);
+    scales[0] = 1 | (1 << 6); // sub-block 0: scale 1; its top bits are sub-block 4's scale's
+    scales[4] = 2; // sub-block 0: min 2
+    scales[1] = 3; // sub-block 1: scale 3 (min 0)
+    scales[8] = 0x12; // sub-block 4: scale low bits 2, min 1
+    const qs = block.subarray(16);
+    for (let l = 0; l < 32; l++) qs[l] = (l & 15) | ((15 - (l & 15)) << 4);
+    qs[64] = 5;
+    const values = dequantizeBlocks(GGML_TYPE.Q4_K, block);
+    // Sub-block 0, low nibbles: 1·q − 0.5·2.
+    expect([...values.subarray(0, 3)]).toEqual([-1, 0, 1]);
+    // Sub-block 1, the same bytes' high nibbles: 3·q.
+    expect([...values.subarray(32, 34)]).toEqual([45, 42]);
+    // Sub-block 4 (bytes 64…): scale 2 + 16 from the high bits = 18, min 0.5·1.
+    expect([...values.subarray(128, 130)]).toEqual([89.5, -0.5]);
+  });
+
+  it('decodes a hand-made Q6_K block as ggml does (ql, qh, signed scales, d last)', () => {
+    const block = new Uint8Array(210);
+    const ql = block.subarray(0, 128);
+    const qh = block.subarray(128, 192);
+    const scales = new Int8Array(block.buffer, 192, 16);
+    block.set([0x00, 0x3c], 208); // d = 1
+    scales.fill(1);
+    scales[2] = 2;
+    scales[6] = -1;
+    scales[8] = 3;
+    ql[0] = 0x21;
+    ql[32] = 0x0f;
+    qh[0] = 0b11_10_01_00;
+    qh[32] = 0x01;
+    const values = dequantizeBlocks(GGML_TYPE.Q6_K, block);
+    expect(values[0]).toBe(-31); // (1 | 0 << 4) − 32
+    expect(values[1]).toBe(-32); // all zero bits
+    expect(values[32]).toBe(-2); // ((15 | 1 << 4) − 32) · 2
+    expect(values[64]).toBe(2); // (2 | 2 << 4) − 32
+    expect(values[96]).toBe(-16); // ((0 | 3 << 4) − 32) · −1
+    expect(values[128]).toBe(-48); // second half: ((0 | 1 << 4) − 32) · 3
   });
 
   it('refuses a partial block', () => {

@@ -1,6 +1,6 @@
 /**
- * ggml's quantized block formats that real GGUF files use (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K,
- * Q6_K, and MXFP4 for gpt-oss's experts): encoding float values into blocks, decoding blocks back, and filling blocks with
+ * ggml's quantized block formats that real GGUF files use (Q8_0, Q4_0, Q5_0, Q5_1, Q4_K,
+ * Q5_K, Q6_K, and MXFP4 for gpt-oss's experts): encoding float values into blocks, decoding blocks back, and filling blocks with
  * random codes under fixed, finite scales (for random-weight twins, where quantizing floats
  * first would only cost time). Layouts and decoding follow ggml-common.h and ggml-quants.c
  * (dequantize_row_*); the encoders are ggml's reference rules without its iterative search
@@ -15,6 +15,7 @@ export const QUANTIZED_TYPES = [
   GGML_TYPE.Q8_0,
   GGML_TYPE.Q4_0,
   GGML_TYPE.Q5_0,
+  GGML_TYPE.Q5_1,
   GGML_TYPE.Q4_K,
   GGML_TYPE.Q5_K,
   GGML_TYPE.Q6_K,
@@ -112,6 +113,42 @@ function decodeQ5_0(block: Uint8Array, o: number, y: Float32Array, at: number): 
     const high1 = (qh >>> (j + 12)) & 0x10;
     y[at + j] = ((byte & 0x0f) - 16 + high0) * d;
     y[at + j + 16] = ((byte >> 4) - 16 + high1) * d;
+  }
+}
+
+function encodeQ5_1(x: Float32Array, at: number, out: Uint8Array, o: number): void {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < 32; j++) {
+    min = Math.min(min, x[at + j] as number);
+    max = Math.max(max, x[at + j] as number);
+  }
+  const d = roundF16((max - min) / 31);
+  const m = roundF16(min);
+  putF16(out, o, d);
+  putF16(out, o + 2, m);
+  const id = d === 0 ? 0 : 1 / d;
+  let qh = 0;
+  for (let j = 0; j < 16; j++) {
+    const q0 = clamp(Math.trunc(((x[at + j] as number) - m) * id + 0.5), 0, 31);
+    const q1 = clamp(Math.trunc(((x[at + j + 16] as number) - m) * id + 0.5), 0, 31);
+    out[o + 8 + j] = (q0 & 0x0f) | ((q1 & 0x0f) << 4);
+    qh |= ((q0 & 0x10) >>> 4) << j;
+    qh |= ((q1 & 0x10) >>> 4) << (j + 16);
+  }
+  new DataView(out.buffer, out.byteOffset).setUint32(o + 4, qh >>> 0, true);
+}
+
+function decodeQ5_1(block: Uint8Array, o: number, y: Float32Array, at: number): void {
+  const d = fromF16(block, o);
+  const m = fromF16(block, o + 2);
+  const qh = new DataView(block.buffer, block.byteOffset).getUint32(o + 4, true);
+  for (let j = 0; j < 16; j++) {
+    const byte = block[o + 8 + j] as number;
+    const high0 = ((qh >>> j) << 4) & 0x10;
+    const high1 = (qh >>> (j + 12)) & 0x10;
+    y[at + j] = ((byte & 0x0f) | high0) * d + m;
+    y[at + j + 16] = ((byte >> 4) | high1) * d + m;
   }
 }
 
@@ -371,6 +408,7 @@ const CODECS: Record<QuantizedTypeId, BlockCodec> = {
   [GGML_TYPE.Q8_0]: { encode: encodeQ8_0, decode: decodeQ8_0 },
   [GGML_TYPE.Q4_0]: { encode: encodeQ4_0, decode: decodeQ4_0 },
   [GGML_TYPE.Q5_0]: { encode: encodeQ5_0, decode: decodeQ5_0 },
+  [GGML_TYPE.Q5_1]: { encode: encodeQ5_1, decode: decodeQ5_1 },
   [GGML_TYPE.Q4_K]: { encode: encodeQ4_K, decode: decodeQ4_K },
   [GGML_TYPE.Q5_K]: { encode: encodeQ5_K, decode: decodeQ5_K },
   [GGML_TYPE.Q6_K]: { encode: encodeQ6_K, decode: decodeQ6_K },
@@ -434,6 +472,11 @@ function randomBlockTemplate(typeId: QuantizedTypeId, range: number): Uint8Array
     case GGML_TYPE.Q5_0:
       putF16(template, 0, range / 16);
       break;
+    case GGML_TYPE.Q5_1:
+      // x = d·q + m over q in 0..31: from −range to +range.
+      putF16(template, 0, (2 * range) / 31);
+      putF16(template, 2, -range);
+      break;
     case GGML_TYPE.Q4_K:
     case GGML_TYPE.Q5_K: {
       // Every sub-block scale and min at 63: x = 63·d·q − 63·dmin, centred on zero.
@@ -460,6 +503,7 @@ const SCALE_FIELDS: Record<QuantizedTypeId, readonly (readonly [number, number])
   [GGML_TYPE.Q8_0]: [[0, 2]],
   [GGML_TYPE.Q4_0]: [[0, 2]],
   [GGML_TYPE.Q5_0]: [[0, 2]],
+  [GGML_TYPE.Q5_1]: [[0, 4]],
   [GGML_TYPE.Q4_K]: [[0, 16]],
   [GGML_TYPE.Q5_K]: [[0, 16]],
   [GGML_TYPE.Q6_K]: [[192, 210]],

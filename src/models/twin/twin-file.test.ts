@@ -4,7 +4,7 @@
  * has its size and tensor shapes, also as `models plan` reports them; writing streams.
  */
 
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,12 +19,13 @@ import { GGML_TYPE } from '../gguf/types.js';
 import { writeGgufFile } from '../gguf/writer.js';
 import { createSeededRandom } from '../random.js';
 import { twinGgufInput } from './twin-file.js';
-import { type TwinFacts, twinLayout, twinLayoutFromGguf } from './twin-layout.js';
+import { type TwinFacts, type TwinLayout, twinLayout, twinLayoutFromGguf } from './twin-layout.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tandem-twins-'));
 const engines: { dispose(): Promise<void> }[] = [];
 afterAll(async () => {
   for (const engine of engines) await engine.dispose();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 /** A small model of an architecture, in the catalog's terms. */
@@ -92,6 +93,7 @@ describe('twin files', () => {
     ['llama', 256],
     ['qwen2', 320],
     ['phi3', 256],
+    ['phi3', 320],
     ['llama', 320],
   ])(
     'a %s twin (rows of %i) loads in the llama engine and generates',
@@ -103,6 +105,11 @@ describe('twin files', () => {
         headCountKv: width === 256 ? 2 : 1,
       });
       const layout = twinLayout(model, FACTS[architecture]);
+      if (architecture === 'phi3' && width === 320) {
+        // phi3's fused qkv is Q5_K; its rows of 320 fall back to Q5_1, as llama.cpp does.
+        const qkv = layout.tensors.find((tensor) => tensor.name === 'blk.0.attn_qkv.weight');
+        expect(qkv?.type).toBe(GGML_TYPE.Q5_1);
+      }
       const path = join(scratch, `${model.alias}.gguf`);
       await writeGgufFile(path, twinGgufInput(layout));
       const result = await generate(path, 6);
@@ -223,5 +230,48 @@ describe('twin files', () => {
     const size = statSync(path).size;
     expect(size).toBeGreaterThan(100e6);
     expect(peakDeltaBytes).toBeLessThan(64e6);
+  }, 60_000);
+
+  it('is deterministic from its seed, float tensors included, chunk after chunk', async () => {
+    // An F32 and an F16 matrix of 6 MB each: more than one 4 MB chunk apiece.
+    const layout: TwinLayout = {
+      alias: 'floats',
+      architecture: 'llama',
+      quantization: 'F16',
+      metadata: [],
+      tensors: [
+        { name: 'a.weight', shape: [1024, 1536], type: GGML_TYPE.F32, fill: 'random' },
+        { name: 'b.weight', shape: [1024, 3072], type: GGML_TYPE.F16, fill: 'random' },
+        { name: 'c.weight', shape: [1024], type: GGML_TYPE.F32, fill: 'ones' },
+      ],
+    };
+    const write = async (name: string, seed: string) => {
+      const path = join(scratch, name);
+      await writeGgufFile(path, twinGgufInput(layout, seed));
+      const header = await readGgufHeader(path);
+      const bytes = readFileSync(path);
+      const tensor = (index: number) => {
+        const info = header.tensors[index];
+        if (info?.sizeBytes === undefined) throw new Error('no tensor');
+        const start = header.dataOffsetBytes + info.offsetBytes;
+        return bytes.subarray(start, start + info.sizeBytes);
+      };
+      return { bytes, tensor };
+    };
+    const first = await write('floats-1.gguf', 'seed one');
+    const again = await write('floats-2.gguf', 'seed one');
+    const other = await write('floats-3.gguf', 'seed two');
+    expect(again.bytes.equals(first.bytes)).toBe(true);
+    expect(other.tensor(0).equals(first.tensor(0))).toBe(false);
+    const a = first.tensor(0);
+    const values = new Float32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
+    expect(values.every((value) => Math.abs(value) <= 0.04)).toBe(true);
+    // The second chunk is new values, not the first chunk again.
+    const chunk = (4 * 1024 * 1024) / 4;
+    expect(values.subarray(chunk, chunk + 64)).not.toEqual(values.subarray(0, 64));
+    const ones = first.tensor(2);
+    expect(new Float32Array(ones.buffer.slice(ones.byteOffset, ones.byteOffset + 4096))).toEqual(
+      new Float32Array(1024).fill(1),
+    );
   }, 60_000);
 });

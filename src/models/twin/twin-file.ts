@@ -34,24 +34,25 @@ function* tensorBytes(tensor: TwinTensor, seed: string): Generator<Uint8Array> {
   let elements = 1;
   for (const dimension of tensor.shape) elements *= dimension;
   const totalBytes = (elements / info.blockSize) * info.bytesPerBlock;
-  if (tensor.type === GGML_TYPE.F32) {
-    const values = new Float32Array(elements);
-    if (tensor.fill === 'ones') values.fill(1);
-    else if (tensor.fill === 'random') {
-      const random = createSeededRandom(`${seed}/${tensor.name}`);
-      for (let index = 0; index < elements; index++)
-        values[index] = random.nextSymmetric(WEIGHT_RANGE);
-    }
-    yield new Uint8Array(values.buffer);
-    return;
-  }
-  if (tensor.type === GGML_TYPE.F16) {
+  if (tensor.type === GGML_TYPE.F32 || tensor.type === GGML_TYPE.F16) {
+    // Float tensors are streamed too: a twin of an F16 file can hold a gigabyte embedding.
     const random = createSeededRandom(`${seed}/${tensor.name}`);
-    const bits = new Uint16Array(elements);
     const value = () =>
       tensor.fill === 'ones' ? 1 : tensor.fill === 'zeros' ? 0 : random.nextSymmetric(WEIGHT_RANGE);
-    for (let index = 0; index < elements; index++) bits[index] = float32ToFloat16Bits(value());
-    yield new Uint8Array(bits.buffer);
+    const chunkElements = CHUNK_BYTES / info.bytesPerBlock;
+    const values =
+      tensor.type === GGML_TYPE.F32
+        ? new Float32Array(Math.min(chunkElements, elements))
+        : new Uint16Array(Math.min(chunkElements, elements));
+    for (let done = 0; done < elements; done += values.length) {
+      const count = Math.min(values.length, elements - done);
+      if (values instanceof Float32Array) {
+        for (let index = 0; index < count; index++) values[index] = value();
+      } else {
+        for (let index = 0; index < count; index++) values[index] = float32ToFloat16Bits(value());
+      }
+      yield new Uint8Array(values.buffer, 0, count * info.bytesPerBlock);
+    }
     return;
   }
   if (!isQuantizedType(tensor.type)) throw new Error(`${tensor.name}: cannot fill ${info.name}`);

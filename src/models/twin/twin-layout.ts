@@ -8,7 +8,7 @@
  * (llama-quant.cpp, 2024–2025): Q4_K by default; Q6_K for the output (or the embedding when
  * it is tied to the output) and for attn_v and ffn_down on the "more bits" layers; Q5_K for
  * phi3's fused attn_qkv; a row length that is not a multiple of 256 falls back to Q5_0 (for
- * Q4_K) or Q8_0 (for Q6_K); one-dimensional tensors stay F32. The counts this gives match
+ * Q4_K), Q5_1 (for Q5_K) or Q8_0 (for Q6_K); one-dimensional tensors stay F32. The counts this gives match
  * the published files' (docs/catalog-sources.md and the load logs cited in `sources`).
  */
 
@@ -121,7 +121,8 @@ export function usesMoreBits(layer: number, layers: number): boolean {
 function fitted(type: GgmlTypeId, rowLength: number): GgmlTypeId {
   if (rowLength % 256 === 0) return type;
   if (type === GGML_TYPE.Q6_K) return GGML_TYPE.Q8_0;
-  if (type === GGML_TYPE.Q4_K || type === GGML_TYPE.Q5_K) return GGML_TYPE.Q5_0;
+  if (type === GGML_TYPE.Q4_K) return GGML_TYPE.Q5_0;
+  if (type === GGML_TYPE.Q5_K) return GGML_TYPE.Q5_1;
   return type;
 }
 
@@ -149,7 +150,7 @@ export function twinLayoutFromGguf(header: {
   const tensors = header.tensors.map((tensor): TwinTensor => {
     if (!FILLABLE_TYPES.has(tensor.type)) {
       throw new InvalidArgumentError(
-        `No twin of ${name}: tensor ${tensor.name} is ${tensor.typeName ?? `type ${tensor.type}`}; tandem fills F32, F16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K and MXFP4.`,
+        `No twin of ${name}: tensor ${tensor.name} is ${tensor.typeName ?? `type ${tensor.type}`}; tandem fills F32, F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K and MXFP4.`,
       );
     }
     const fill: TwinFill =
@@ -172,6 +173,7 @@ const FILLABLE_TYPES = new Set<number>([
   GGML_TYPE.Q8_0,
   GGML_TYPE.Q4_0,
   GGML_TYPE.Q5_0,
+  GGML_TYPE.Q5_1,
   GGML_TYPE.Q4_K,
   GGML_TYPE.Q5_K,
   GGML_TYPE.Q6_K,

@@ -111,7 +111,7 @@ describe.skipIf(missing !== undefined)('web app in chromium', () => {
     const source = page.getByTestId('source').first();
     expect(await source.innerText()).toContain('Travel policy');
     expect(await source.innerText()).toContain('180 euros');
-    expect(await answer.innerText()).toContain('Random-weight demo model');
+    expect(await answer.innerText()).toContain('Random-weight model');
     expect(await answer.getByTestId('citation-check').innerText()).toContain('no citation');
     await page.screenshot({ path: join(SCREENSHOTS, 'chat.png'), fullPage: true });
   });

@@ -232,7 +232,7 @@ export function renderPlan(
   }
   row(
     'fits',
-    `${fit.fits ? (fit.fitsNow ? 'yes' : 'yes, but not in the memory free now') : 'no'} with --ctx ${fit.contextTokens.toLocaleString('en-US')}: needs ${formatBytes(fit.neededBytes)} (weights ${formatBytes(fit.weightsBytes)} + KV cache ${formatBytes(fit.kvCacheBytes)} + ${plan.buffers === undefined ? 'the rest of the peak RSS' : 'compute buffers'} ${formatBytes(fit.runtimeBytes)}) of ${formatBytes(fit.totalMemoryBytes)} (${formatBytes(fit.availableMemoryBytes)} free now)${fit.contextTokens > shape.contextLength ? `; --ctx is beyond the ${shape.contextLength.toLocaleString('en-US')} tokens the model was trained for` : ''}`,
+    `${fit.fits ? (fit.fitsNow ? 'yes' : 'yes, but not in the memory free now') : 'no'} with --ctx ${fit.contextTokens.toLocaleString('en-US')}: needs ${formatBytes(fit.neededBytes)} (weights ${formatBytes(fit.weightsBytes)} + KV cache ${formatBytes(fit.kvCacheBytes)} + ${plan.buffers === undefined ? 'the rest of the peak RSS' : 'compute buffers'} ${formatBytes(fit.runtimeBytes)}${plan.loadedContextTokens === fit.contextTokens ? '' : ` as measured at ${plan.loadedContextTokens.toLocaleString('en-US')} tokens`}) of ${formatBytes(fit.totalMemoryBytes)} (${formatBytes(fit.availableMemoryBytes)} free now)${fit.contextTokens > shape.contextLength ? `; --ctx is beyond the ${shape.contextLength.toLocaleString('en-US')} tokens the model was trained for` : ''}`,
   );
   return `${lines.join('\n')}\n`;
 }

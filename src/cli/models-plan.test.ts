@@ -191,7 +191,7 @@ describe('renderPlan', () => {
       }),
     );
     expect(rowOf(no, 'fits')).toMatch(
-      /^fits {10}no with --ctx 131,072: needs 20\.0 GB \(weights 2\.50 GB \+ KV cache 17\.2 GB \+ the rest of the peak RSS 300 MB\) of 16\.0 GB/,
+      /^fits {10}no with --ctx 131,072: needs 20\.0 GB \(weights 2\.50 GB \+ KV cache 17\.2 GB \+ the rest of the peak RSS 300 MB as measured at 4,096 tokens\) of 16\.0 GB/,
     );
     const beyond = renderPlan(phiPlan({ fit: { ...FITS, contextTokens: 200_000 } }));
     expect(rowOf(beyond, 'fits')).toMatch(

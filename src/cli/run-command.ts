@@ -285,7 +285,17 @@ export async function chatCommand(
   terminal: Terminal,
 ): Promise<number> {
   checkEngineFlags(reference, flags);
-  const engine = await createEngine(reference, engineOptionsFrom(flags, terminal));
+  // Ctrl-C while a twin is written on first use stops the write (and removes its file).
+  const interrupt = interruptSignal(terminal);
+  let engine: Engine;
+  try {
+    engine = await createEngine(reference, {
+      ...engineOptionsFrom(flags, terminal),
+      signal: interrupt.signal,
+    });
+  } finally {
+    interrupt.dispose();
+  }
   // Load before the first prompt: a model that cannot load ends the chat with its exit code.
   await engine.prepare?.();
   const loadStarted = performance.now();

@@ -14,6 +14,7 @@ import { type GgufTensorSource, writeGgufFile } from '../models/gguf/writer.js';
 import {
   fitCheck,
   kvCacheBytes,
+  loadedContextFor,
   longPrompt,
   modelShape,
   planModel,
@@ -442,6 +443,45 @@ describe('prompts', () => {
   it('the short prompt is one short sentence', () => {
     expect(SHORT_PROMPT.split(' ').length).toBeLessThan(20);
     expect(SHORT_PROMPT.length).toBeGreaterThan(10);
+  });
+});
+
+describe('loadedContextFor', () => {
+  // phi-4-mini's figures: 2.49 GB of weights, 131,072 bytes of KV cache per token.
+  const shape = {
+    fileSizeBytes: 2_490_000_000,
+    kvCacheBytesPerToken: 131_072,
+    slidingWindow: undefined,
+    slidingKvCacheBytesPerToken: 0,
+  } as unknown as Parameters<typeof loadedContextFor>[0];
+  const options = {
+    contextTokens: 4096,
+    longPromptWords: 400,
+    decodeTokens: 64,
+    availableMemoryBytes: 20e9,
+  };
+
+  it('loads the context asked for where it fits', () => {
+    expect(loadedContextFor(shape, options)).toBe(4096);
+    expect(loadedContextFor(shape, { ...options, contextTokens: 32_768 })).toBe(32_768);
+  });
+
+  it('makes room for the long prompt and the decode under a small --ctx: a token per byte', () => {
+    const longBytes = Buffer.byteLength(longPrompt(400));
+    expect(longBytes).toBeGreaterThan(2000);
+    expect(loadedContextFor(shape, { ...options, contextTokens: 512 })).toBe(longBytes + 64);
+    expect(loadedContextFor(shape, { ...options, contextTokens: 512, decodeTokens: 5000 })).toBe(
+      Buffer.byteLength(SHORT_PROMPT) + 64 + 5000,
+    );
+  });
+
+  it('falls back to 8,192 tokens when the context asked for would not fit in free memory', () => {
+    // 131,072 tokens: 17.2 GB of KV cache on top of 2.49 GB of weights.
+    expect(loadedContextFor(shape, { ...options, contextTokens: 131_072 })).toBe(8192);
+    // A context under 8,192 that does not fit loads as asked: the load then says so.
+    expect(
+      loadedContextFor(shape, { ...options, contextTokens: 4096, availableMemoryBytes: 1e9 }),
+    ).toBe(4096);
   });
 });
 

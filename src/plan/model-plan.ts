@@ -233,7 +233,7 @@ export function fitCheck(options: {
 }
 
 export interface PlanOptions {
-  /** Context the fit check is for (and the context the model is loaded with, up to 8192). */
+  /** Context the fit check is for, and the one loaded where it fits (see loadedContextFor). */
   contextTokens: number;
   /** Tokens decoded for the decode figure. */
   decodeTokens: number;
@@ -326,8 +326,39 @@ export function summariseBuffers(
   };
 }
 
-/** The largest context the plan loads with: big enough for the long prompt, small enough to load fast. */
-const MAX_LOADED_CONTEXT = 8192;
+/** Tokens a chat template adds around a prompt, at most (ChatML adds about 10). */
+const TEMPLATE_TOKENS = 64;
+/** Where the asked context does not fit in free memory, the plan loads at most this many. */
+const FALLBACK_LOADED_CONTEXT = 8192;
+/** Room left for llama.cpp's compute buffers when deciding whether a context fits (0.3–0.5 GB here). */
+const RUNTIME_HEADROOM_BYTES = 1024 ** 3;
+
+/**
+ * The context the plan loads the model with: the one asked for (so llama.cpp's own KV and
+ * compute buffers are measured there), with room for the long prompt and the decode at
+ * one token per byte at most; or, when that would not fit in the memory free now, at most
+ * 8,192 tokens. llama.cpp caps it at the model's trained context.
+ */
+export function loadedContextFor(
+  shape: ModelShape,
+  options: {
+    contextTokens: number;
+    longPromptWords: number;
+    decodeTokens: number;
+    availableMemoryBytes: number;
+  },
+): number {
+  // No tokenizer with byte fallback makes more tokens than the text has bytes.
+  const longPromptBytes = Buffer.byteLength(longPrompt(options.longPromptWords));
+  const promptsNeed = Math.max(
+    longPromptBytes + TEMPLATE_TOKENS,
+    Buffer.byteLength(SHORT_PROMPT) + TEMPLATE_TOKENS + options.decodeTokens,
+  );
+  const wanted = Math.max(options.contextTokens, promptsNeed);
+  const neededBytes = shape.fileSizeBytes + kvCacheBytes(shape, wanted) + RUNTIME_HEADROOM_BYTES;
+  if (neededBytes <= options.availableMemoryBytes) return wanted;
+  return Math.max(Math.min(options.contextTokens, FALLBACK_LOADED_CONTEXT), promptsNeed);
+}
 
 export async function planModel(reference: string, options: PlanOptions): Promise<ModelPlan> {
   if (!Number.isInteger(options.contextTokens) || options.contextTokens < 16) {
@@ -336,12 +367,16 @@ export async function planModel(reference: string, options: PlanOptions): Promis
     );
   }
   const step = options.onStep ?? (() => undefined);
+  const engineOptions = (contextSize: number): CreateEngineOptions => ({
+    ...options.engineOptions,
+    contextSize,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   const twinStartedAt = performance.now();
   let twinWritten = false;
-  const engine: Engine = await createEngine(reference, {
-    ...options.engineOptions,
-    contextSize: Math.min(options.contextTokens, MAX_LOADED_CONTEXT),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  // Creating the engine resolves the model (writing a twin on first use) but loads nothing.
+  let engine: Engine = await createEngine(reference, {
+    ...engineOptions(options.contextTokens),
     onTwinProgress: (alias, written, total) => {
       twinWritten = true;
       options.engineOptions?.onTwinProgress?.(alias, written, total);
@@ -354,8 +389,22 @@ export async function planModel(reference: string, options: PlanOptions): Promis
         `tandem models plan measures GGUF files in the llama engine: give a catalog alias, twin:ALIAS or a .gguf path, not ${reference}.`,
       );
     }
-    const header = await readGgufHeader(engine.info.modelPath);
+    const modelPath = engine.info.modelPath;
+    const header = await readGgufHeader(modelPath);
     const shape = modelShape(header);
+    // Free memory before this model takes any: the fit check sets the whole need against it.
+    const availableMemoryBytes = freemem();
+    const contextToLoad = loadedContextFor(shape, {
+      contextTokens: options.contextTokens,
+      longPromptWords: options.longPromptWords,
+      decodeTokens: options.decodeTokens,
+      availableMemoryBytes,
+    });
+    if (contextToLoad !== options.contextTokens) {
+      const unloaded = engine;
+      engine = await createEngine(reference, engineOptions(contextToLoad));
+      await unloaded.dispose();
+    }
     await engine.prepare?.();
     step('load');
     const sampler = new PeakRssSampler();
@@ -381,7 +430,15 @@ export async function planModel(reference: string, options: PlanOptions): Promis
     step('short prompt');
     const short = await generate(SHORT_PROMPT, options.decodeTokens);
     step('long prompt');
-    const long = await generate(longPrompt(options.longPromptWords), 4);
+    const longText = longPrompt(options.longPromptWords);
+    const longTokens = (await engine.countTokens?.(longText)) ?? 0;
+    const contextSize = engine.info.contextSize ?? contextToLoad;
+    if (longTokens + 4 + TEMPLATE_TOKENS > contextSize) {
+      throw new InvalidArgumentError(
+        `The long prompt (--long-words ${options.longPromptWords}) is ${longTokens.toLocaleString('en-US')} tokens, too many for the ${contextSize.toLocaleString('en-US')}-token context ${engine.info.model} was loaded with (its trained context is ${shape.contextLength.toLocaleString('en-US')}): give fewer --long-words.`,
+      );
+    }
+    const long = await generate(longText, 4);
     const peak = sampler.stop();
     let bandwidth: ModelPlan['bandwidth'];
     if (options.bandwidth !== false) {
@@ -399,7 +456,8 @@ export async function planModel(reference: string, options: PlanOptions): Promis
             : short.decodeTokensPerSecond / ceiling,
       };
     }
-    const loadedContextTokens = Math.min(options.contextTokens, MAX_LOADED_CONTEXT);
+    // llama.cpp's own figure: it caps the context at the trained one and pads it.
+    const loadedContextTokens = engine.info.contextSize ?? contextToLoad;
     const buffers = summariseBuffers(engine.info.memoryBuffers);
     // Beyond the weights and the KV cache: llama.cpp's compute and output buffers as it
     // reported them; else what the peak RSS leaves over (which then also holds any weights
@@ -413,7 +471,7 @@ export async function planModel(reference: string, options: PlanOptions): Promis
           );
     return {
       reference,
-      modelPath: engine.info.modelPath,
+      modelPath,
       shape,
       twinBuildMs,
       loadMs,
@@ -433,7 +491,7 @@ export async function planModel(reference: string, options: PlanOptions): Promis
         fixedKvCacheBytes: slidingKvCacheBytes(shape, options.contextTokens),
         runtimeBytes,
         totalMemoryBytes: totalmem(),
-        availableMemoryBytes: freemem(),
+        availableMemoryBytes,
       }),
       threads: engine.info.threads,
     };

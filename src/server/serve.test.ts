@@ -312,6 +312,15 @@ describe('tandem serve through the openai package', () => {
     expect(completionTokens).toBe(6);
   });
 
+  it('marks a shape twin as random weights too, without writing it before a request', async () => {
+    const server = await start({ models: [{ name: 'phi-twin', reference: 'twin:phi-4-mini' }] });
+    expect(await client(server).models.retrieve('phi-twin')).toMatchObject({
+      reference: 'twin:phi-4-mini',
+      random_weights: true,
+      loaded: false,
+    });
+  });
+
   it('lists and retrieves models, and names the served ones for an unknown id', async () => {
     const server = await start({ models: [{ name: 'phi-4-mini', reference: 'demo-slm' }] });
     const openai = client(server);

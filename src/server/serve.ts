@@ -213,12 +213,16 @@ function engineLabel(reference: string | undefined): string {
   }
 }
 
-/** demo-slm, llama:demo-llm, onnx:demo-slm?device=webgpu…: a built-in random-weight model. */
+/**
+ * demo-slm, llama:demo-llm, onnx:demo-slm?device=webgpu…: a built-in random-weight model;
+ * twin:ALIAS: a catalog model's random-weight shape twin.
+ */
 function isDemoReference(reference: string | undefined): boolean {
   if (reference === undefined) return false;
   try {
     const parsed = parseModelReference(reference);
-    return parsed.kind === 'local' && !parsed.isPath && isDemoModelName(parsed.name);
+    if (parsed.kind !== 'local') return false;
+    return parsed.twin === true || (!parsed.isPath && isDemoModelName(parsed.name));
   } catch {
     return false;
   }

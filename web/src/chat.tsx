@@ -201,8 +201,8 @@ function MessageView({
       {message.finish === 'aborted' && <div class="note">Stopped.</div>}
       {message.figures?.demo && (
         <div class="note">
-          Random-weight demo model: its text is noise. Serve a real model (for example{' '}
-          <code>tandem serve phi-4-mini</code>) for real answers.
+          Random-weight model (a demo model or a shape twin): its text is noise. Serve a real model
+          (for example <code>tandem serve phi-4-mini</code>) for real answers.
         </div>
       )}
       <FiguresLine figures={message.figures} {...(message.model ? { model: message.model } : {})} />

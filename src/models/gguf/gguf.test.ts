@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   truncateSync,
@@ -21,6 +24,7 @@ import {
   type GgufTensorSource,
   type GgufWriteInput,
   planGgufLayout,
+  removeStaleTemporaryFiles,
   writeGgufFile,
 } from './writer.js';
 
@@ -162,6 +166,29 @@ describe('GGUF writer and reader', () => {
     };
     await expect(writeGgufFile(path, input)).rejects.toThrow(/only 12 bytes; expected 16/);
     expect(() => readFileSync(path)).toThrow();
+  });
+
+  it('removes what a killed writer of the same file left behind, and nothing else', async () => {
+    const path = nextPath();
+    const name = path.split('/').pop() as string;
+    // The pid of a process that has exited: its writer can no longer be running.
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const stale = join(directory, `.${name}.${exited}.abc123.tmp`);
+    const live = join(directory, `.${name}.${process.pid}.def456.tmp`);
+    const other = join(directory, `.other.gguf.${exited}.abc123.tmp`);
+    for (const file of [stale, live, other]) writeFileSync(file, 'partial');
+    const input = {
+      metadata: [],
+      tensors: [{ name: 't', shape: [4], type: GGML_TYPE.F32, data: () => [new Uint8Array(16)] }],
+    };
+    await writeGgufFile(path, input);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    expect(await removeStaleTemporaryFiles(path)).toEqual([]);
+    rmSync(live);
+    rmSync(other);
+    expect(readdirSync(directory).filter((file) => file.endsWith('.tmp'))).toEqual([]);
   });
 
   it('rejects unsupported encodings and shapes that do not fit the type', () => {

@@ -7,7 +7,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AbortedError, InvalidArgumentError } from '../../errors.js';
 import {
@@ -327,9 +327,40 @@ export function planGgufLayout(input: GgufWriteInput): GgufLayout {
   };
 }
 
+/** Is a process with this id running (or owned by someone else, so not ours to judge)? */
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files a writer of `path` left when its process was killed before
+ * it could clean up (`.NAME.PID.HEX.tmp`, the PID no longer running): a killed twin write
+ * would otherwise leave gigabytes behind. Files of running writers are left alone.
+ */
+export async function removeStaleTemporaryFiles(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
+    const stale = join(dirname(path), name);
+    await rm(stale, { force: true });
+    removed.push(stale);
+  }
+  return removed;
+}
+
 /**
  * Writes a GGUF v3 file at `path` (parent folders created), streaming tensor data, via a
- * temporary file renamed into place. Returns the file size and SHA-256.
+ * temporary file renamed into place, after removing what killed writers of it left behind.
+ * Returns the file size and SHA-256.
  */
 export async function writeGgufFile(
   path: string,
@@ -339,6 +370,7 @@ export async function writeGgufFile(
   const layout = planGgufLayout(input);
   const bufferSizeBytes = options.bufferSizeBytes ?? 4 * 1024 * 1024;
   await mkdir(dirname(path), { recursive: true });
+  await removeStaleTemporaryFiles(path);
   const temporaryPath = join(
     dirname(path),
     `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,

@@ -211,6 +211,23 @@ describe('twin files', () => {
     expect(twinPlan.shape.twinOf).toBe('file:real-format.gguf');
     expect(realPlan.shape.twinOf).toBeUndefined();
     expect(twinPlan.decodeTokens).toBe(4);
+    expect(twinPlan.loadedContextTokens).toBe(512);
+    // A --ctx smaller than the long prompt: the plan loads room for it and checks the fit at 32.
+    const small = await planModel(`llama:${twinPath}`, {
+      ...options,
+      contextTokens: 32,
+      longPromptWords: 30,
+    });
+    expect(small.fit.contextTokens).toBe(32);
+    expect(small.long.promptTokens).toBeGreaterThan(32);
+    expect(small.loadedContextTokens).toBeGreaterThan(small.long.promptTokens ?? 0);
+    expect(small.long.ttftMs).toBeGreaterThan(0);
+    // A long prompt beyond the model's trained context (2,048 here): one line, what to do.
+    await expect(
+      planModel(`llama:${twinPath}`, { ...options, longPromptWords: 600 }),
+    ).rejects.toThrow(
+      /^The long prompt \(--long-words 600\) is \d,\d{3} tokens, too many for the 2,048-token context .* \(its trained context is 2,048\): give fewer --long-words\.$/,
+    );
   }, 60_000);
 
   it('streams a twin to disk: memory stays bounded while the file grows past it', async () => {

@@ -383,6 +383,7 @@ export async function planModel(reference: string, options: PlanOptions): Promis
     },
   });
   const twinBuildMs = twinWritten ? performance.now() - twinStartedAt : undefined;
+  let sampler: PeakRssSampler | undefined;
   try {
     if (engine.info.engine !== 'llama' || engine.info.modelPath === undefined) {
       throw new InvalidArgumentError(
@@ -407,12 +408,21 @@ export async function planModel(reference: string, options: PlanOptions): Promis
     }
     await engine.prepare?.();
     step('load');
-    const sampler = new PeakRssSampler();
+    sampler = new PeakRssSampler();
     const beforeLoad = readProcessRss();
     const loadStartedAt = performance.now();
     await engine.load(options.signal === undefined ? {} : { signal: options.signal });
     const loadMs = performance.now() - loadStartedAt;
     const rssAfterLoadDeltaBytes = Math.max(0, readProcessRss() - beforeLoad);
+    // Before any measuring: does the long prompt fit the context llama.cpp gave?
+    const longText = longPrompt(options.longPromptWords);
+    const longTokens = (await engine.countTokens?.(longText)) ?? 0;
+    const contextSize = engine.info.contextSize ?? contextToLoad;
+    if (longTokens + 4 + TEMPLATE_TOKENS > contextSize) {
+      throw new InvalidArgumentError(
+        `The long prompt (--long-words ${options.longPromptWords}) is ${longTokens.toLocaleString('en-US')} tokens, too many for the ${contextSize.toLocaleString('en-US')}-token context ${engine.info.model} was loaded with (its trained context is ${shape.contextLength.toLocaleString('en-US')}): give fewer --long-words.`,
+      );
+    }
     const generate = (prompt: string, maxTokens: number): Promise<RunResult> =>
       measureRun(
         engine,
@@ -430,14 +440,6 @@ export async function planModel(reference: string, options: PlanOptions): Promis
     step('short prompt');
     const short = await generate(SHORT_PROMPT, options.decodeTokens);
     step('long prompt');
-    const longText = longPrompt(options.longPromptWords);
-    const longTokens = (await engine.countTokens?.(longText)) ?? 0;
-    const contextSize = engine.info.contextSize ?? contextToLoad;
-    if (longTokens + 4 + TEMPLATE_TOKENS > contextSize) {
-      throw new InvalidArgumentError(
-        `The long prompt (--long-words ${options.longPromptWords}) is ${longTokens.toLocaleString('en-US')} tokens, too many for the ${contextSize.toLocaleString('en-US')}-token context ${engine.info.model} was loaded with (its trained context is ${shape.contextLength.toLocaleString('en-US')}): give fewer --long-words.`,
-      );
-    }
     const long = await generate(longText, 4);
     const peak = sampler.stop();
     let bandwidth: ModelPlan['bandwidth'];
@@ -496,6 +498,7 @@ export async function planModel(reference: string, options: PlanOptions): Promis
       threads: engine.info.threads,
     };
   } finally {
+    sampler?.stop();
     await engine.dispose();
   }
 }

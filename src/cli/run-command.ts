@@ -229,16 +229,7 @@ export async function runCommand(
   }
   checkEngineFlags(reference, flags);
   const interrupt = interruptSignal(terminal);
-  let engine: Engine;
-  try {
-    engine = await createEngine(reference, {
-      ...engineOptionsFrom(flags, terminal),
-      signal: interrupt.signal,
-    });
-  } catch (error) {
-    interrupt.dispose();
-    throw error;
-  }
+  const engine = await createStoppableEngine(reference, flags, terminal, interrupt);
   const writer = streamWriter(terminal);
   try {
     if (engine.info.isDemo === true && flags.json !== true)
@@ -278,6 +269,27 @@ export async function runCommand(
   }
 }
 
+/**
+ * The engine for a reference, with Ctrl-C able to stop what creating it writes (a demo model
+ * or a twin on first use); the interrupt handler is removed if creating it fails.
+ */
+async function createStoppableEngine(
+  reference: string,
+  flags: RunFlags,
+  terminal: Terminal,
+  interrupt: { signal: AbortSignal; dispose: () => void },
+): Promise<Engine> {
+  try {
+    return await createEngine(reference, {
+      ...engineOptionsFrom(flags, terminal),
+      signal: interrupt.signal,
+    });
+  } catch (error) {
+    interrupt.dispose();
+    throw error;
+  }
+}
+
 /** `tandem chat MODEL`: an interactive conversation with history and a stats line per answer. */
 export async function chatCommand(
   reference: string,
@@ -287,15 +299,8 @@ export async function chatCommand(
   checkEngineFlags(reference, flags);
   // Ctrl-C while a twin is written on first use stops the write (and removes its file).
   const interrupt = interruptSignal(terminal);
-  let engine: Engine;
-  try {
-    engine = await createEngine(reference, {
-      ...engineOptionsFrom(flags, terminal),
-      signal: interrupt.signal,
-    });
-  } finally {
-    interrupt.dispose();
-  }
+  const engine = await createStoppableEngine(reference, flags, terminal, interrupt);
+  interrupt.dispose();
   // Load before the first prompt: a model that cannot load ends the chat with its exit code.
   await engine.prepare?.();
   const loadStarted = performance.now();

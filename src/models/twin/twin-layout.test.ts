@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG, findCatalogModel } from '../catalog.js';
-import { GGML_TYPE, ggmlTypeInfo } from '../gguf/types.js';
+import { GGML_TYPE, ggmlTensorSizeBytes, ggmlTypeInfo } from '../gguf/types.js';
 import { LLAMA_3_2_3B } from './published-twins.js';
 import { twinFileSizeBytes } from './twin-file.js';
-import { twinLayout, twinSupport, usesMoreBits } from './twin-layout.js';
+import { type TwinLayout, twinLayout, twinSupport, usesMoreBits } from './twin-layout.js';
+
+/** The bytes of a layout's tensor data (NaN where a tensor's shape does not fit its type). */
+function layoutTensorBytes(layout: TwinLayout): number {
+  return layout.tensors.reduce(
+    (sum, tensor) => sum + (ggmlTensorSizeBytes(tensor.type, tensor.shape) ?? Number.NaN),
+    0,
+  );
+}
 
 function model(alias: string) {
   const found = findCatalogModel(alias);
@@ -101,13 +109,7 @@ describe('twin layouts', () => {
     expect(tensors.get('blk.0.attn_sinks.weight')?.shape).toEqual([64]);
     expect(tensors.get('output.weight')?.type).toBe(GGML_TYPE.Q8_0);
     // The tensor bytes of the published file, from llama.cpp's "file size = 11.27 GiB".
-    let tensorBytes = 0;
-    for (const tensor of layout.tensors) {
-      const info = ggmlTypeInfo(tensor.type);
-      if (info === undefined) throw new Error('no layout');
-      tensorBytes +=
-        (tensor.shape.reduce((a, b) => a * b, 1) / info.blockSize) * info.bytesPerBlock;
-    }
+    const tensorBytes = layoutTensorBytes(layout);
     expect(tensorBytes).toBe(12_096_558_336);
     const keys = new Map(layout.metadata);
     expect(keys.get('gpt-oss.expert_used_count')).toMatchObject({ value: 4 });
@@ -150,13 +152,7 @@ describe('the twin of a file with published benchmark figures', () => {
     const size = twinFileSizeBytes(layout);
     expect(Math.abs(size - llama.gguf.sizeBytes) / llama.gguf.sizeBytes).toBeLessThan(0.01);
     // llama-bench printed "1.87 GiB" for the tensor data.
-    let tensorBytes = 0;
-    for (const tensor of layout.tensors) {
-      const info = ggmlTypeInfo(tensor.type);
-      if (info === undefined) throw new Error('no layout');
-      tensorBytes +=
-        (tensor.shape.reduce((a, b) => a * b, 1) / info.blockSize) * info.bytesPerBlock;
-    }
+    const tensorBytes = layoutTensorBytes(layout);
     expect((tensorBytes / 2 ** 30).toFixed(2)).toBe('1.87');
   });
 });

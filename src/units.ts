@@ -19,3 +19,8 @@ export function formatBytes(bytes: number): string {
   }
   return `${sign}${text} ${BYTE_UNITS[unit]}`;
 }
+
+/** How far `value` is from `reference`, in percent with two decimals: '-0.59%', '0.06%'. */
+export function formatPercentDifference(value: number, reference: number): string {
+  return `${(((value - reference) / reference) * 100).toFixed(2)}%`;
+}

@@ -29,7 +29,7 @@ import { LLAMA_3_2_3B, type PublishedFigure } from '../models/twin/published-twi
 import { ensureTwinOf } from '../models/twin/twin-file.js';
 import type { TwinFacts } from '../models/twin/twin-layout.js';
 import { modelShape } from '../plan/model-plan.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, formatPercentDifference } from '../units.js';
 import { fixed, wholeNumberSetting } from './script-settings.js';
 
 const PROMPT_TOKENS = 512;
@@ -135,7 +135,8 @@ async function main(): Promise<void> {
     const twin = await ensureTwinOf(model, subject.facts, { modelsDirectory: directory });
     const shape = modelShape(await readGgufHeader(twin.path));
     const published = model.gguf.sizeBytes;
-    const sizeLine = `${formatBytes(twin.fileSizeBytes)} (published ${model.gguf.file}: ${formatBytes(published)}, ${(((twin.fileSizeBytes - published) / published) * 100).toFixed(2)}%; tensors ${(shape.weightBytes / 2 ** 30).toFixed(2)} GiB)`;
+    const printedSize = subject.figures.find((figure) => figure.printedSizeGiB)?.printedSizeGiB;
+    const sizeLine = `${formatBytes(twin.fileSizeBytes)} (published ${model.gguf.file}: ${formatBytes(published)}, ${formatPercentDifference(twin.fileSizeBytes, published)}; tensors ${(shape.weightBytes / 2 ** 30).toFixed(2)} GiB${printedSize === undefined ? '' : `, llama-bench printed ${printedSize} GiB for the real file`})`;
     console.log(
       `\n${model.displayName} twin: ${sizeLine}${twin.buildMs === undefined ? '' : `, written in ${(twin.buildMs / 1000).toFixed(1)} s`}`,
     );

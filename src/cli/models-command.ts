@@ -18,7 +18,7 @@ import {
   slidingKvCacheBytes,
   slidingWindowCells,
 } from '../plan/model-plan.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, formatPercentDifference } from '../units.js';
 import { formatMs, formatRate, renderTable } from './format.js';
 import { twinProgressReporter } from './run-command.js';
 import { interruptSignal, type Terminal } from './terminal.js';
@@ -183,7 +183,7 @@ export function renderPlan(
   }
   row(
     'file',
-    `${formatBytes(shape.fileSizeBytes)}${published === undefined ? '' : ` (the published ${published.file}: ${formatBytes(published.sizeBytes)}, ${(((shape.fileSizeBytes - published.sizeBytes) / published.sizeBytes) * 100).toFixed(2)}%)`}`,
+    `${formatBytes(shape.fileSizeBytes)}${published === undefined ? '' : ` (the published ${published.file}: ${formatBytes(published.sizeBytes)}, ${formatPercentDifference(shape.fileSizeBytes, published.sizeBytes)})`}`,
   );
   if (shape.twinOf !== undefined) {
     row(

@@ -78,5 +78,3 @@ export const LLAMA_3_2_3B: PublishedTwin = {
     },
   ],
 };
-
-export const PUBLISHED_TWINS: readonly PublishedTwin[] = [LLAMA_3_2_3B];

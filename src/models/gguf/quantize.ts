@@ -1,10 +1,11 @@
 /**
  * ggml's quantized block formats that real GGUF files use (Q8_0, Q4_0, Q5_0, Q5_1, Q4_K,
- * Q5_K, Q6_K, and MXFP4 for gpt-oss's experts): encoding float values into blocks, decoding blocks back, and filling blocks with
- * random codes under fixed, finite scales (for random-weight twins, where quantizing floats
- * first would only cost time). Layouts and decoding follow ggml-common.h and ggml-quants.c
- * (dequantize_row_*); the encoders are ggml's reference rules without its iterative search
- * for the best scales, so their error is within the format's, not always the smallest.
+ * Q5_K, Q6_K, and MXFP4 for gpt-oss's experts): encoding float values into blocks, decoding
+ * blocks back, and filling blocks with random codes under fixed, finite scales (for
+ * random-weight twins, where quantizing floats first would only cost time). Layouts and
+ * decoding follow ggml-common.h and ggml-quants.c (dequantize_row_*); the encoders are
+ * ggml's reference rules without its iterative search for the best scales, so their error is
+ * within the format's, not always the smallest.
  */
 
 import { InvalidArgumentError } from '../../errors.js';

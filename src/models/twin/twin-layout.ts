@@ -8,8 +8,9 @@
  * (llama-quant.cpp, 2024–2025): Q4_K by default; Q6_K for the output (or the embedding when
  * it is tied to the output) and for attn_v and ffn_down on the "more bits" layers; Q5_K for
  * phi3's fused attn_qkv; a row length that is not a multiple of 256 falls back to Q5_0 (for
- * Q4_K), Q5_1 (for Q5_K) or Q8_0 (for Q6_K); one-dimensional tensors stay F32. The counts this gives match
- * the published files' (docs/catalog-sources.md and the load logs cited in `sources`).
+ * Q4_K), Q5_1 (for Q5_K) or Q8_0 (for Q6_K); one-dimensional tensors stay F32. The counts
+ * this gives match the published files' (docs/catalog-sources.md and the load logs cited in
+ * `sources`).
  */
 
 import { InvalidArgumentError } from '../../errors.js';

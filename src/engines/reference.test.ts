@@ -65,6 +65,22 @@ describe('parseModelReference', () => {
     });
   });
 
+  it("reads twin:ALIAS as the catalog model's shape twin in the llama engine", () => {
+    expect(parseModelReference('twin:phi-4-mini?threads=2')).toMatchObject({
+      kind: 'local',
+      engine: 'llama',
+      name: 'phi-4-mini',
+      isPath: false,
+      twin: true,
+      options: { threads: '2' },
+    });
+    expect(parseModelReference('phi-4-mini')).not.toHaveProperty('twin');
+    expect(() => parseModelReference('twin:')).toThrow(
+      "'twin:' names no catalog model: write twin:ALIAS, e.g. twin:phi-4-mini.",
+    );
+    expect(() => parseModelReference('twin:./x.gguf')).toThrow(/write twin:ALIAS/);
+  });
+
   it('rejects what it cannot read, with a line that says how to write it', () => {
     expect(() => parseModelReference('')).toThrow(InvalidArgumentError);
     expect(() => parseModelReference('http://host:1234/v1')).toThrow(/No model id/);

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { defaultWebRoot } from '../src/server/web-assets.js';
+import { defaultWebRoot } from '../src/server/routes/web-assets.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = join(import.meta.dirname, '..', 'test-results', 'screenshots');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/server/serve.js';
-import { TEST_HOME } from '../src/test-support/demo-models.js';
+import { TEST_HOME } from '../test/support/demo-models.js';
 import { guardedPage, launchChromium, missingPrerequisite, SCREENSHOTS } from './harness.js';
 
 const missing = missingPrerequisite();

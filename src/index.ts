@@ -69,6 +69,13 @@ export {
   TimeoutError,
 } from './errors.js';
 export {
+  GenerationError,
+  type RunOptions,
+  type RunRequest,
+  type RunResult,
+  run,
+} from './generate/generate.js';
+export {
   type GenerationMeasurement,
   measureGeneration,
   type TokenCountSource,
@@ -95,17 +102,10 @@ export {
   type GroundedSource,
   NOT_COVERED_ANSWER,
 } from './rag/ask.js';
-export { type Chunk, chunkDocument, estimateTokens } from './rag/chunk.js';
 export { type CitationCheck, checkCitations, parseCitations } from './rag/citations.js';
 export { type Embedder, engineEmbedder } from './rag/embedder.js';
-export { extractText } from './rag/extract.js';
-export { type IndexReport, indexPaths, indexTexts } from './rag/ingest.js';
+export { type Chunk, chunkDocument, estimateTokens } from './rag/ingest/chunk.js';
+export { extractText } from './rag/ingest/extract.js';
+export { type IndexReport, indexPaths, indexTexts } from './rag/ingest/ingest.js';
 export { type RagCollection, RagStore, type RetrievedChunk } from './rag/rag-store.js';
-export { type RetrievalMode, retrieve } from './rag/retrieve.js';
-export {
-  GenerationError,
-  type RunOptions,
-  type RunRequest,
-  type RunResult,
-  run,
-} from './run/run-model.js';
+export { type RetrievalMode, retrieve } from './rag/search/retrieve.js';

@@ -2,15 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_HOME } from '../../test/support/demo-models.js';
+import { fakeTerminal } from '../../test/support/fake-terminal.js';
+import { type SyntheticServer, startSyntheticServer } from '../../test/support/synthetic-server.js';
 import { main } from '../cli/main.js';
 import { demoModelDefinition } from '../models/demo/definitions.js';
-import { createBenchRecorder, getStoredRun } from '../store/bench-store.js';
 import { openDatabase } from '../store/database.js';
-import { TEST_HOME } from '../test-support/demo-models.js';
-import { fakeTerminal } from '../test-support/fake-terminal.js';
+import { createBenchRecorder, getStoredRun } from './history/bench-store.js';
 import { renderReport } from './reports/index.js';
 import { runBenchmark } from './runner.js';
-import { type SyntheticServer, startSyntheticServer } from './synthetic-server.js';
 import type { BenchSettings } from './types.js';
 
 function settingsFor(models: string[], overrides: Partial<BenchSettings> = {}): BenchSettings {

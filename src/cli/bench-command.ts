@@ -1,5 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { createBenchRecorder } from '../bench/history/bench-store.js';
+import { levelFigures } from '../bench/history/run-figures.js';
 import { parseConcurrencyLevels, parseServiceLevelObjectives } from '../bench/load.js';
 import { parseInputTokens } from '../bench/prompts.js';
 import { renderReport, reportFormatFromPath } from '../bench/reports/index.js';
@@ -14,9 +16,7 @@ import type {
 import { InvalidArgumentError, TandemError } from '../errors.js';
 import { tandemHome } from '../models/cache.js';
 import { parseWholeNumber } from '../numbers.js';
-import { createBenchRecorder } from '../store/bench-store.js';
 import { defaultDatabasePath, openDatabase } from '../store/database.js';
-import { levelFigures } from '../store/run-figures.js';
 import { formatMs } from './format.js';
 import { integerFlag, numberFlag } from './options.js';
 import { addGenerationFlags, engineOptionsFrom, type GenerationFlags } from './run-command.js';

@@ -3,9 +3,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TEST_HOME } from '../test-support/demo-models.js';
-import { fakeTerminal } from '../test-support/fake-terminal.js';
-import { startScriptedServer } from '../test-support/scripted-server.js';
+import { TEST_HOME } from '../../test/support/demo-models.js';
+import { fakeTerminal } from '../../test/support/fake-terminal.js';
+import { startScriptedServer } from '../../test/support/scripted-server.js';
 import { main } from './main.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tandem-cli-'));

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fakeTerminal } from '../../test/support/fake-terminal.js';
 import { ggufValue } from '../models/gguf/types.js';
 import { writeGgufFile } from '../models/gguf/writer.js';
 import type { FitCheck, ModelPlan, ModelShape } from '../plan/model-plan.js';
-import { fakeTerminal } from '../test-support/fake-terminal.js';
 import { main } from './main.js';
 import { planReference, renderPlan } from './models-command.js';
 

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TEST_HOME } from '../test-support/demo-models.js';
-import { fakeTerminal } from '../test-support/fake-terminal.js';
+import { TEST_HOME } from '../../test/support/demo-models.js';
+import { fakeTerminal } from '../../test/support/fake-terminal.js';
 import { main } from './main.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tandem-rag-cli-'));

@@ -1,4 +1,4 @@
-import type { RunResult } from '../run/run-model.js';
+import type { RunResult } from '../generate/generate.js';
 import { formatBytes } from '../units.js';
 import { formatMs, formatRate } from './format.js';
 

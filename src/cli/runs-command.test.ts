@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { syntheticRun } from '../../test/support/bench-run.js';
+import { fakeTerminal } from '../../test/support/fake-terminal.js';
+import { createBenchRecorder, saveRun } from '../bench/history/bench-store.js';
 import type { BenchRun } from '../bench/types.js';
 import { errorLine, TandemError } from '../errors.js';
-import { createBenchRecorder, saveRun } from '../store/bench-store.js';
 import { defaultDatabasePath, withDatabase } from '../store/database.js';
-import { syntheticRun } from '../store/test-support/bench-run.js';
-import { fakeTerminal } from '../test-support/fake-terminal.js';
 import { registerRunsCommand } from './runs-command.js';
 
 const home = mkdtempSync(join(tmpdir(), 'tandem-runs-'));

@@ -4,14 +4,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { getRun, getStoredRun, listRuns, type RunStatus } from '../bench/history/bench-store.js';
+import { diffRuns } from '../bench/history/run-diff.js';
+import { formatLoadLevel, type LevelFigures, levelFigures } from '../bench/history/run-figures.js';
 import { renderReport, reportFormatFromPath } from '../bench/reports/index.js';
 import type { BenchRun } from '../bench/types.js';
 import { tandemHome } from '../models/cache.js';
 import { parseWholeNumber } from '../numbers.js';
-import { getRun, getStoredRun, listRuns, type RunStatus } from '../store/bench-store.js';
 import { defaultDatabasePath, withDatabase } from '../store/database.js';
-import { diffRuns } from '../store/run-diff.js';
-import { formatLoadLevel, type LevelFigures, levelFigures } from '../store/run-figures.js';
 import { formatBytes } from '../units.js';
 import { formatMs, formatRate, renderTable } from './format.js';
 import { integerFlag } from './options.js';

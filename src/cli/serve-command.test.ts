@@ -3,9 +3,9 @@
  * handed to startServer. Nothing here starts a server.
  */
 import { describe, expect, it } from 'vitest';
+import { fakeTerminal } from '../../test/support/fake-terminal.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_PORT, isLoopbackHost, parseServedModel, servedModels } from '../server/serve.js';
-import { fakeTerminal } from '../test-support/fake-terminal.js';
 import { parseCors, parseKeepAlive, serveOptionsFrom } from './serve-command.js';
 
 function terminal() {

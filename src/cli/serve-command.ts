@@ -3,7 +3,7 @@ import type { GpuChoice } from '../engines/llama/llama-runtime.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DEMO_MODEL_NAMES } from '../models/demo/demo-models.js';
 import { parseWholeNumber } from '../numbers.js';
-import { parseBrowserModel } from '../server/browser-models.js';
+import { parseBrowserModel } from '../server/routes/browser-models.js';
 import { DEFAULT_PORT, parseServedModel, type ServeOptions, startServer } from '../server/serve.js';
 import { engineOptionsFrom } from './run-command.js';
 import { demoNote, dim, interruptSignal, type Terminal } from './terminal.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunResult } from '../run/run-model.js';
+import type { RunResult } from '../generate/generate.js';
 import { type ModelComparison, verdictFor } from './compare.js';
 
 function runWith(figures: { decode?: number; ttft?: number; incomplete?: boolean }): RunResult {

@@ -1,6 +1,7 @@
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import type { Engine, EngineId } from '../engines/spec.js';
 import { AbortedError, errorLine, TandemError } from '../errors.js';
+import { GenerationError, measureRun, type RunResult } from '../generate/generate.js';
 import { describeMachine, type MachineInfo } from '../measure/machine.js';
 import { PeakRssSampler } from '../measure/memory.js';
 import {
@@ -9,7 +10,6 @@ import {
   type SampleSummary,
   summarize,
 } from '../measure/statistics.js';
-import { GenerationError, measureRun, type RunResult } from '../run/run-model.js';
 
 export const DEFAULT_COMPARE_PROMPT = 'List 5 benefits of local AI inference.';
 export const DEFAULT_COMPARE_MODELS = ['demo-slm', 'demo-llm'] as const;

@@ -11,6 +11,7 @@ import { freemem, totalmem } from 'node:os';
 import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
 import type { Engine, EngineMemoryBuffer } from '../engines/spec.js';
 import { InvalidArgumentError } from '../errors.js';
+import { measureRun, type RunResult } from '../generate/generate.js';
 import { PeakRssSampler, readProcessRss } from '../measure/memory.js';
 import { measureReadBandwidth } from '../measure/memory-bandwidth.js';
 import {
@@ -19,7 +20,6 @@ import {
   metadataString,
   readGgufHeader,
 } from '../models/gguf/reader.js';
-import { measureRun, type RunResult } from '../run/run-model.js';
 
 /** What the header says about the model's shape and cost. */
 export interface ModelShape {

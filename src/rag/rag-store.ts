@@ -10,9 +10,14 @@
 import * as sqliteVec from 'sqlite-vec';
 import { errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { type Database, openDatabase } from '../store/database.js';
-import { BM25_HEADING_WEIGHT, BM25_TEXT_WEIGHT, bm25Contribution, bm25Normaliser } from './bm25.js';
-import type { Chunk } from './chunk.js';
-import { ftsTokens, queryTerms, termsMatchExpression } from './fts-query.js';
+import type { Chunk } from './ingest/chunk.js';
+import {
+  BM25_HEADING_WEIGHT,
+  BM25_TEXT_WEIGHT,
+  bm25Contribution,
+  bm25Normaliser,
+} from './search/bm25.js';
+import { ftsTokens, queryTerms, termsMatchExpression } from './search/fts-query.js';
 import {
   chunkTerms,
   type PostingsChunk,
@@ -20,7 +25,7 @@ import {
   type PostingsSearchStatistics,
   TermPostings,
   type WeightedTerm,
-} from './postings.js';
+} from './search/postings.js';
 
 /** Separates heading titles in the stored heading path. */
 export const HEADING_SEPARATOR = ' › ';

@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, GenerateRequest, StreamPart } from '../engines/spec.js';
 import { askGrounded, fitSources, NOT_COVERED_ANSWER } from './ask.js';
-import { DocumentBatch } from './document-batch.js';
 import type { Embedder } from './embedder.js';
 import { normalized } from './embedder.js';
-import { queryTerms, termsMatchExpression } from './fts-query.js';
-import { indexPaths, indexTexts } from './ingest.js';
-import { decodeBlock, type Posting, PostingsIndex } from './postings.js';
+import { DocumentBatch } from './ingest/document-batch.js';
+import { indexPaths, indexTexts } from './ingest/ingest.js';
 import { type RagCollection, RagStore, type RetrievedChunk } from './rag-store.js';
-import { reciprocalRankFusion, retrieve } from './retrieve.js';
+import { queryTerms, termsMatchExpression } from './search/fts-query.js';
+import { decodeBlock, type Posting, PostingsIndex } from './search/postings.js';
+import { reciprocalRankFusion, retrieve } from './search/retrieve.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tandem-rag-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -517,7 +517,7 @@ function allPostings(target: RagStore, collectionId: number): Map<string, Postin
 
 describe("BM25 on tandem's postings", () => {
   async function corpusTexts(count: number, seed: string): Promise<string[]> {
-    const { corpusDocuments } = await import('../bench/rag-corpus.js');
+    const { corpusDocuments } = await import('../../test/support/rag-corpus.js');
     const texts: string[] = [];
     for (const document of corpusDocuments({ seed })) {
       texts.push(document.text);
@@ -536,7 +536,7 @@ describe("BM25 on tandem's postings", () => {
     );
     const collection = store.collection('corpus') as RagCollection;
     expect(collection.chunkCount).toBeGreaterThan(1000);
-    const { corpusQueries } = await import('../bench/rag-corpus.js');
+    const { corpusQueries } = await import('../../test/support/rag-corpus.js');
     const queries = corpusQueries(120, { seed: 'exactness' });
     let lookups = 0;
     let skipped = 0;
@@ -570,7 +570,7 @@ describe("BM25 on tandem's postings", () => {
     // New chunks after the removals (ids past the highest, reusing the removed last ones).
     await indexTexts(store, 'changing', [...changed.slice(0, 59), texts[59] as string]);
     collection = store.collection('changing') as RagCollection;
-    const { corpusQueries } = await import('../bench/rag-corpus.js');
+    const { corpusQueries } = await import('../../test/support/rag-corpus.js');
     await expectFts5Results(
       store,
       collection,

@@ -20,26 +20,26 @@ import {
   TimeoutError,
 } from '../errors.js';
 import type { Database } from '../store/database.js';
-import { addBrowserModelRoutes, type BrowserModels } from './browser-models.js';
+import type { ServerMetrics } from './metrics.js';
+import { contentType as metricsContentType } from './metrics.js';
+import { ModelBusyError, ModelLoadError, type ModelPool } from './model-pool.js';
+import { addWebApi } from './routes/api/web-api.js';
+import { addBrowserModelRoutes, type BrowserModels } from './routes/browser-models.js';
 import {
   completeChat,
   completionId,
   type PrimedChat,
   primeChat,
   streamChat,
-} from './chat-completions.js';
-import type { ServerMetrics } from './metrics.js';
-import { contentType as metricsContentType } from './metrics.js';
-import { ModelBusyError, ModelLoadError, type ModelPool } from './model-pool.js';
+} from './routes/v1/chat-completions.js';
 import {
   type OpenAIErrorBody,
   openAIError,
   parseChatCompletionRequest,
   parseEmbeddingsRequest,
   toGenerateRequest,
-} from './openai-request.js';
-import { addWebApi } from './web-api.js';
-import { serveWebAssets } from './web-assets.js';
+} from './routes/v1/openai-request.js';
+import { serveWebAssets } from './routes/web-assets.js';
 
 export interface ServerAppOptions {
   pool: ModelPool;

@@ -5,9 +5,9 @@
 import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSyntheticServer } from '../bench/synthetic-server.js';
-import { demoModelPathForTests, TEST_HOME } from '../test-support/demo-models.js';
-import { startScriptedServer } from '../test-support/scripted-server.js';
+import { demoModelPathForTests, TEST_HOME } from '../../test/support/demo-models.js';
+import { startScriptedServer } from '../../test/support/scripted-server.js';
+import { startSyntheticServer } from '../../test/support/synthetic-server.js';
 import { type RunningServer, type ServeOptions, startServer } from './serve.js';
 
 const engineOptions = { home: TEST_HOME, threads: 1, gpu: 'cpu' as const };

@@ -12,10 +12,10 @@ import { listCachedModels, modelsDirectory, tandemHome } from '../models/cache.j
 import { DEMO_MODEL_NAMES, isDemoModelName } from '../models/demo/demo-models.js';
 import { defaultDatabasePath, openDatabase } from '../store/database.js';
 import { createServerApp, type ServerAppOptions } from './app.js';
-import { type BrowserModelConfig, BrowserModels } from './browser-models.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { ModelPool, type ServedModelConfig } from './model-pool.js';
-import { defaultWebRoot } from './web-assets.js';
+import { type BrowserModelConfig, BrowserModels } from './routes/browser-models.js';
+import { defaultWebRoot } from './routes/web-assets.js';
 
 export interface ServeOptions {
   host?: string;

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../errors.js';
-import type { BenchRun } from '../types.js';
-import { escapeHtml, escapeMarkdown } from './escape.js';
-import { renderReport, reportFormatFromPath } from './index.js';
 import {
   createBenchRunFixture,
   HOSTILE_ERROR_MESSAGE,
   sweepRun,
   twoModelRun,
-} from './test-support.js';
+} from '../../../test/support/bench-report-fixtures.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { BenchRun } from '../types.js';
+import { escapeHtml, escapeMarkdown } from './escape.js';
+import { renderReport, reportFormatFromPath } from './index.js';
 
 /** A small RFC 4180 reader: quoted fields with doubled quotes, commas and line breaks. */
 function parseCsv(text: string): string[][] {

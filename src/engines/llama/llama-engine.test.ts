@@ -1,9 +1,9 @@
 import { getLlamaGpuTypes } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoModelPathForTests } from '../../../test/support/demo-models.js';
 import { AbortedError, InvalidArgumentError } from '../../errors.js';
 import { measureGeneration } from '../../measure/generation-timing.js';
 import { metadataNumber, metadataString, readGgufHeader } from '../../models/gguf/reader.js';
-import { demoModelPathForTests } from '../../test-support/demo-models.js';
 import type { StreamPart } from '../spec.js';
 import { LlamaEngine } from './llama-engine.js';
 import { loadedModels } from './llama-runtime.js';

@@ -31,6 +31,7 @@ import type {
   StreamPart,
 } from '../spec.js';
 import { StopSequenceMatcher } from '../stop-sequences.js';
+import { defaultThreadCount, threadsFromEnvironment } from '../threads.js';
 import { validateRequest } from '../validate-request.js';
 import { grammarJsonSchema, UnsupportedJsonSchemaError } from './json-schema-grammar.js';
 import {
@@ -43,7 +44,6 @@ import {
   onLlamaBuffer,
   releaseModel,
 } from './llama-runtime.js';
-import { defaultThreadCount, threadsFromEnvironment } from './threads.js';
 
 export interface LlamaEngineOptions {
   /** The reference the user gave (shown in results). */

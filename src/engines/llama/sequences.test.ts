@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { demoModelPathForTests } from '../../../test/support/demo-models.js';
 import { measureGeneration } from '../../measure/generation-timing.js';
-import { demoModelPathForTests } from '../../test-support/demo-models.js';
 import { LlamaEngine } from './llama-engine.js';
 
 const messages = [{ role: 'user' as const, content: 'List 5 benefits of local AI inference.' }];

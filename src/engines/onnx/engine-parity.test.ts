@@ -12,19 +12,19 @@ import { AutoTokenizer } from '@huggingface/transformers';
 import { getLlama, type Llama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import * as onnxruntime from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { measureGeneration } from '../../measure/generation-timing.js';
-import { demoModelDefinition } from '../../models/demo/definitions.js';
-import { ensureDemoOnnxModel } from '../../models/demo/demo-onnx.js';
-import {
-  decoderFeeds,
-  emptyKvCache,
-  presentAsPast,
-} from '../../models/demo/test-support/demo-onnx-session.js';
 import {
   demoModelPathForTests,
   TEST_HOME,
   TEST_MODELS_DIRECTORY,
-} from '../../test-support/demo-models.js';
+} from '../../../test/support/demo-models.js';
+import {
+  decoderFeeds,
+  emptyKvCache,
+  presentAsPast,
+} from '../../../test/support/demo-onnx-session.js';
+import { measureGeneration } from '../../measure/generation-timing.js';
+import { demoModelDefinition } from '../../models/demo/definitions.js';
+import { ensureDemoOnnxModel } from '../../models/demo/demo-onnx.js';
 import { createEngine } from '../registry.js';
 
 const STEPS = 32;

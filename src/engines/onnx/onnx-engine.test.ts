@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_HOME, TEST_MODELS_DIRECTORY } from '../../../test/support/demo-models.js';
 import {
   DownloadError,
   EngineUnavailableError,
@@ -16,7 +17,6 @@ import {
 } from '../../errors.js';
 import { measureGeneration } from '../../measure/generation-timing.js';
 import { ensureDemoOnnxModel } from '../../models/demo/demo-onnx.js';
-import { TEST_HOME, TEST_MODELS_DIRECTORY } from '../../test-support/demo-models.js';
 import { createEngine } from '../registry.js';
 import type { Engine, StreamPart } from '../spec.js';
 import { OnnxEngine, onnxRuntimeReason } from './onnx-engine.js';

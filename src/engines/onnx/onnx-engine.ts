@@ -17,8 +17,13 @@ import {
   InvalidArgumentError,
   TandemError,
 } from '../../errors.js';
+import {
+  inspectOnnxModelFolder,
+  type OnnxModelConfig,
+  onnxModelFile,
+  onnxWeightsSizeBytes,
+} from '../../models/onnx/model-folder.js';
 import { hostOf, networkReason } from '../../models/pull.js';
-import { defaultThreadCount, threadsFromEnvironment } from '../llama/threads.js';
 import type {
   ChatMessage,
   Clock,
@@ -30,6 +35,7 @@ import type {
   StreamPart,
 } from '../spec.js';
 import { StopSequenceMatcher } from '../stop-sequences.js';
+import { defaultThreadCount, threadsFromEnvironment } from '../threads.js';
 import { validateRequest } from '../validate-request.js';
 import {
   checkOnnxDevice,
@@ -39,12 +45,6 @@ import {
   type OnnxDtype,
   onnxDeviceSupport,
 } from './onnx-devices.js';
-import {
-  inspectOnnxModelFolder,
-  type OnnxModelConfig,
-  onnxModelFile,
-  onnxWeightsSizeBytes,
-} from './onnx-model-folder.js';
 import { createSamplingProcessor, samplingRandom } from './sampling.js';
 import { TokenTextDecoder } from './token-text.js';
 

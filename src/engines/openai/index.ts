@@ -1,15 +1,31 @@
 export {
-  type AcceptResult,
-  ChatCompletionAccumulator,
-  mapFinishReason,
-} from './chat-completion-chunk.js';
-export { type ConnectProbe, ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
+  type ConnectProbe,
+  ConnectProbeTimeout,
+  tcpConnectProbe,
+} from '../../http/connect-probe.js';
 export {
   classifyNetworkError,
   isRetryableStatus,
   parseRetryAfterMs,
   summarizeErrorBody,
-} from './http-errors.js';
+} from '../../http/http-errors.js';
+export {
+  defaultRetryPolicy,
+  type RetryPolicy,
+  type RetryPolicyOptions,
+  resolveRetryPolicy,
+  retryDelayMs,
+} from '../../http/retry-policy.js';
+export {
+  type ServerSentEvent,
+  SseParser,
+  type SseParserStatistics,
+} from '../../http/sse-parser.js';
+export {
+  type AcceptResult,
+  ChatCompletionAccumulator,
+  mapFinishReason,
+} from './chat-completion-chunk.js';
 export {
   type ModelIdMatch,
   type ModelIdResolution,
@@ -38,11 +54,3 @@ export {
   type ResolvePresetBaseUrlOptions,
   resolvePresetBaseUrl,
 } from './presets.js';
-export {
-  defaultRetryPolicy,
-  type RetryPolicy,
-  type RetryPolicyOptions,
-  resolveRetryPolicy,
-  retryDelayMs,
-} from './retry-policy.js';
-export { type ServerSentEvent, SseParser, type SseParserStatistics } from './sse-parser.js';

@@ -1,6 +1,12 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  type ChatScript,
+  chatCompletionBody,
+  type ScriptedServer,
+  startScriptedServer,
+} from '../../../test/support/scripted-server.js';
+import {
   AbortedError,
   ApiCallError,
   EndpointUnreachableError,
@@ -10,14 +16,8 @@ import {
   TandemError,
   TimeoutError,
 } from '../../errors.js';
-import {
-  type ChatScript,
-  chatCompletionBody,
-  type ScriptedServer,
-  startScriptedServer,
-} from '../../test-support/scripted-server.js';
+import { ConnectProbeTimeout, tcpConnectProbe } from '../../http/connect-probe.js';
 import type { FinishPart, StreamPart } from '../spec.js';
-import { ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
 import { createOpenAIEngine, type OpenAIEngineOptions } from './openai-engine.js';
 
 const servers: ScriptedServer[] = [];

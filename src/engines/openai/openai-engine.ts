@@ -28,6 +28,30 @@ import {
   TimeoutError,
   type TimeoutPhase,
 } from '../../errors.js';
+import {
+  type ConnectProbe,
+  ConnectProbeTimeout,
+  tcpConnectProbe,
+} from '../../http/connect-probe.js';
+import { createFetchHttpClient } from '../../http/fetch-http-client.js';
+import {
+  createHttpClient,
+  type HttpBodyChunk,
+  type HttpClient,
+  type HttpExchange,
+  type HttpResponse,
+} from '../../http/http-client.js';
+import {
+  classifyNetworkError,
+  describeNetworkCode,
+  findErrorMessage,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  summarizeErrorBody,
+} from '../../http/http-errors.js';
+import { raceAbort } from '../../http/race-abort.js';
+import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from '../../http/retry-policy.js';
+import { SseParser } from '../../http/sse-parser.js';
 import type {
   Clock,
   EmbedRequest,
@@ -40,23 +64,6 @@ import type {
   StreamPart,
 } from '../spec.js';
 import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
-import { type ConnectProbe, ConnectProbeTimeout, tcpConnectProbe } from './connect-probe.js';
-import { createFetchHttpClient } from './fetch-http-client.js';
-import {
-  createHttpClient,
-  type HttpBodyChunk,
-  type HttpClient,
-  type HttpExchange,
-  type HttpResponse,
-} from './http-client.js';
-import {
-  classifyNetworkError,
-  describeNetworkCode,
-  findErrorMessage,
-  isRetryableStatus,
-  parseRetryAfterMs,
-  summarizeErrorBody,
-} from './http-errors.js';
 import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
 import {
   type BaseUrlSource,
@@ -66,9 +73,6 @@ import {
   presets,
   resolvePresetBaseUrl,
 } from './presets.js';
-import { raceAbort } from './race-abort.js';
-import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
-import { SseParser } from './sse-parser.js';
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 

@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as onnxruntime from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  decoderFeeds,
+  emptyKvCache,
+  presentAsPast,
+} from '../../../test/support/demo-onnx-session.js';
 import { float16BitsToNumber, float32ToFloat16Bits } from '../gguf/float16.js';
 import {
   decodeModel,
@@ -19,7 +24,6 @@ import {
 import { demoModelDefinition } from './definitions.js';
 import { ensureDemoOnnxModel, writeDemoOnnxFolder } from './demo-onnx.js';
 import { buildDemoOnnxModel, ropeInverseFrequencies } from './demo-onnx-graph.js';
-import { decoderFeeds, emptyKvCache, presentAsPast } from './test-support/demo-onnx-session.js';
 import { demoTensorValues } from './weights.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'tandem-demo-onnx-'));

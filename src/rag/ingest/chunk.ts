@@ -1,0 +1,842 @@
+/**
+ * Markdown-aware chunking for retrieval. A document is cut into sections at its headings
+ * (ATX `#`..`######` and setext `Title\n===`/`---`, never inside fenced code); inside a
+ * section, blocks (paragraphs, fenced code, front matter) are packed greedily into chunks of
+ * about `targetTokens`. A block larger than `maxTokens` is split at sentence (code: line)
+ * boundaries, then at whitespace, then at code-point boundaries. Consecutive chunks of one
+ * section share up to `overlapTokens` of text, starting at a word (preferably sentence) start.
+ *
+ * Every chunk is an exact slice of the input (`text.slice(start, end)`), trimmed of
+ * surrounding whitespace, and never spans two sections. The work is linear in the document
+ * length (each stretch of text is counted a small, bounded number of times).
+ */
+
+import { InvalidArgumentError } from '../../errors.js';
+
+/** How {@link chunkDocument} sizes its chunks. */
+export interface ChunkOptions {
+  /** Target chunk size in tokens (default 200). Chunks may be smaller at section ends; never larger than maxTokens. */
+  targetTokens?: number;
+  /** Hard upper bound (default 1.5 × targetTokens). */
+  maxTokens?: number;
+  /**
+   * Tokens of the previous chunk repeated at the start of the next one within the same
+   * section (default 30, or half of targetTokens when that is smaller; 0 = none). Must be
+   * smaller than targetTokens.
+   */
+  overlapTokens?: number;
+  /** Token counter; default estimateTokens. Assumed not to shrink when text is appended. */
+  countTokens?: (text: string) => number;
+}
+
+/** One piece of a document, as {@link chunkDocument} returns it. */
+export interface Chunk {
+  /** 0-based position in the document. */
+  index: number;
+  /** Exactly documentText.slice(start, end). */
+  text: string;
+  /** Markdown heading titles enclosing the chunk, outermost first (e.g. ['Install', 'Linux']). */
+  headingPath: string[];
+  /** UTF-16 offsets into the document text. */
+  start: number;
+  end: number;
+  tokenCount: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Token estimate
+
+/** What {@link estimateTokens} makes of a code point. */
+type CharacterClass = number;
+const CharacterClass = {
+  Unknown: 0,
+  Whitespace: 1,
+  LineBreak: 2,
+  Digit: 3,
+  Latin: 4,
+  Mark: 5,
+  OtherLetter: 6,
+  Ideograph: 7,
+  Symbol: 8,
+} as const;
+
+const LATIN = /^\p{Script=Latin}$/u;
+const MARK = /^\p{M}$/u;
+const DIGIT = /^\p{Nd}$/u;
+const SYMBOL = /^[\p{P}\p{S}]$/u;
+const LINE_BREAK = /^[\n\r\v\f\u2028\u2029]$/;
+
+function isIdeograph(codePoint: number): boolean {
+  return (
+    (codePoint >= 0x1100 && codePoint <= 0x11ff) || // Hangul Jamo
+    (codePoint >= 0x3040 && codePoint <= 0x30ff) || // Hiragana, Katakana
+    (codePoint >= 0x3130 && codePoint <= 0x318f) || // Hangul compatibility Jamo
+    (codePoint >= 0x3400 && codePoint <= 0x4dbf) || // CJK extension A
+    (codePoint >= 0x4e00 && codePoint <= 0x9fff) || // CJK unified ideographs
+    (codePoint >= 0xac00 && codePoint <= 0xd7af) || // Hangul syllables
+    (codePoint >= 0xf900 && codePoint <= 0xfaff) || // CJK compatibility ideographs
+    (codePoint >= 0x20000 && codePoint <= 0x3134f) // CJK extensions B–G
+  );
+}
+
+function classify(codePoint: number): CharacterClass {
+  if (isIdeograph(codePoint)) return CharacterClass.Ideograph;
+  const character = String.fromCodePoint(codePoint);
+  if (LINE_BREAK.test(character)) return CharacterClass.LineBreak;
+  if (isWhitespace(codePoint)) return CharacterClass.Whitespace;
+  if (DIGIT.test(character)) return CharacterClass.Digit;
+  if (MARK.test(character)) return CharacterClass.Mark;
+  if (LATIN.test(character)) return CharacterClass.Latin;
+  if (SYMBOL.test(character)) return CharacterClass.Symbol;
+  return CharacterClass.OtherLetter;
+}
+
+/** Class of every code point, filled in on first sight (ASCII up front). */
+const characterClasses = new Uint8Array(0x110000);
+for (let codePoint = 0; codePoint < 0x80; codePoint++) {
+  characterClasses[codePoint] = classify(codePoint);
+}
+
+function classOf(codePoint: number): CharacterClass {
+  let characterClass = characterClasses[codePoint] ?? CharacterClass.Unknown;
+  if (characterClass === CharacterClass.Unknown) {
+    characterClass = classify(codePoint);
+    characterClasses[codePoint] = characterClass;
+  }
+  return characterClass;
+}
+
+/** Tokens of one run of characters of one class, `length` in UTF-16 units (code points for symbols). */
+function runTokens(runClass: CharacterClass, length: number): number {
+  switch (runClass) {
+    case CharacterClass.Latin:
+      return Math.ceil(length / 6);
+    case CharacterClass.Digit:
+    case CharacterClass.OtherLetter:
+      return Math.ceil(length / 3);
+    case CharacterClass.Symbol:
+      return length === 1 ? 1 : Math.ceil(length / 4);
+    case CharacterClass.Whitespace:
+      return length > 1 ? 1 : 0;
+    case CharacterClass.LineBreak:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * A cheap estimate of how many tokens a BPE tokenizer (GPT-style, ~100k vocabulary) makes of
+ * `text`: exact on short everyday English, usually within about 20% on English prose, higher
+ * on code and rare words. The text is read as runs:
+ * - a run of Latin letters (with combining marks): ⌈length / 6⌉, since such vocabularies hold
+ *   most words of up to six letters, with their leading space, as one token;
+ * - a run of decimal digits: ⌈length / 3⌉ (these tokenizers group digits by three);
+ * - a run of letters of another script (Cyrillic, Greek, Arabic, Devanagari…): ⌈length / 3⌉;
+ * - each CJK character (Han, kana, Hangul): 1;
+ * - each punctuation or symbol character (emoji included): 1, except that a run of one
+ *   repeated character (`---`, `===`, `...`) counts ⌈length / 4⌉;
+ * - whitespace: a single space or tab is free (it merges into the next word); a longer run, or
+ *   one holding a line break, counts 1.
+ * Lengths are in UTF-16 units, except for symbol runs (code points).
+ *
+ * Cutting a text at whitespace never makes the sum of the pieces' counts smaller than the
+ * whole's, which lets the chunker add counts of pieces instead of recounting.
+ */
+export function estimateTokens(text: string): number {
+  let tokens = 0;
+  let runClass: CharacterClass = CharacterClass.Unknown;
+  let runLength = 0;
+  let runCodePoint = -1;
+  for (let index = 0; index < text.length; ) {
+    let codePoint = text.charCodeAt(index);
+    let width = 1;
+    if (isHighSurrogate(codePoint) && isLowSurrogate(text.charCodeAt(index + 1))) {
+      codePoint = (codePoint - 0xd800) * 0x400 + (text.charCodeAt(index + 1) - 0xdc00) + 0x10000;
+      width = 2;
+    }
+    index += width;
+    let characterClass: CharacterClass =
+      codePoint < 0x80
+        ? (characterClasses[codePoint] ?? CharacterClass.Unknown)
+        : classOf(codePoint);
+    if (characterClass === CharacterClass.Mark) {
+      if (runClass === CharacterClass.Latin || runClass === CharacterClass.OtherLetter) {
+        runLength += width;
+        continue;
+      }
+      characterClass = CharacterClass.Latin;
+    }
+    if (characterClass === CharacterClass.LineBreak) {
+      if (runClass === CharacterClass.Whitespace || runClass === CharacterClass.LineBreak) {
+        runClass = CharacterClass.LineBreak;
+        continue;
+      }
+    } else if (
+      characterClass === runClass &&
+      characterClass !== CharacterClass.Ideograph &&
+      (characterClass !== CharacterClass.Symbol || codePoint === runCodePoint)
+    ) {
+      runLength += characterClass === CharacterClass.Symbol ? 1 : width;
+      continue;
+    } else if (
+      characterClass === CharacterClass.Whitespace &&
+      runClass === CharacterClass.LineBreak
+    ) {
+      continue;
+    }
+    tokens += runTokens(runClass, runLength);
+    if (characterClass === CharacterClass.Ideograph) {
+      tokens += 1;
+      runClass = CharacterClass.Unknown;
+      runLength = 0;
+    } else {
+      runClass = characterClass;
+      runLength = characterClass === CharacterClass.Symbol ? 1 : width;
+      runCodePoint = codePoint;
+    }
+  }
+  return tokens + runTokens(runClass, runLength);
+}
+
+// ---------------------------------------------------------------------------------------
+// Character classes
+
+/** Exactly the characters `\s` matches. */
+function isWhitespace(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0xa0) return false;
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/** `.` `!` `?` `…` */
+function isLatinTerminator(code: number): boolean {
+  return code === 0x2e || code === 0x21 || code === 0x3f || code === 0x2026;
+}
+
+/** `。` `！` `？`: end a sentence without a following space. */
+function isCjkTerminator(code: number): boolean {
+  return code === 0x3002 || code === 0xff01 || code === 0xff1f;
+}
+
+/** Closing quotes and brackets that may follow a sentence terminator. */
+function isCloser(code: number): boolean {
+  return (
+    code === 0x22 ||
+    code === 0x27 ||
+    code === 0x29 ||
+    code === 0x5d ||
+    code === 0x2019 ||
+    code === 0x201d ||
+    code === 0xbb ||
+    code === 0x300d ||
+    code === 0x300f
+  );
+}
+
+const LOWERCASE_START = /^\p{Ll}/u;
+const BLOCK_LINE_START = /^[ \t]*(?:[-*+>|][ \t]|\d{1,9}[.)][ \t])/;
+
+// ---------------------------------------------------------------------------------------
+// Markdown structure
+
+type BlockKind = 'heading' | 'text' | 'code';
+
+interface Block {
+  start: number;
+  end: number;
+  kind: BlockKind;
+}
+
+interface Section {
+  headingPath: string[];
+  blocks: Block[];
+}
+
+const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*))?$/;
+const ATX_CLOSING = /(?:^|[ \t]+)#+[ \t]*$/;
+const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+const FENCE_CLOSE = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
+const SETEXT_UNDERLINE = /^ {0,3}(=+|-+)[ \t]*$/;
+const FRONT_MATTER_OPEN = /^\ufeff?---[ \t]*$/;
+const FRONT_MATTER_CLOSE = /^(?:---|\.\.\.)[ \t]*$/;
+
+function leadingWhitespace(line: string): number {
+  let index = 0;
+  while (index < line.length && isWhitespace(line.charCodeAt(index))) index++;
+  return index;
+}
+
+/** Cuts `text` into sections at its headings, each with its blocks (trimmed ranges). */
+function parseSections(text: string): Section[] {
+  const sections: Section[] = [];
+  const headings: { level: number; title: string }[] = [];
+  let section: Section = { headingPath: [], blocks: [] };
+  sections.push(section);
+
+  let paragraph: { start: number; end: number; plain: boolean } | undefined;
+  let fence: { start: number; end: number; closes: (line: string) => boolean } | undefined;
+
+  const flushParagraph = (): void => {
+    if (paragraph === undefined) return;
+    section.blocks.push({ start: paragraph.start, end: paragraph.end, kind: 'text' });
+    paragraph = undefined;
+  };
+  const startSection = (level: number, title: string, start: number, end: number): void => {
+    while (headings.length > 0 && (headings.at(-1)?.level ?? 0) >= level) headings.pop();
+    headings.push({ level, title });
+    section = {
+      headingPath: headings.map((heading) => heading.title),
+      blocks: [{ start, end, kind: 'heading' }],
+    };
+    sections.push(section);
+  };
+
+  let lineStart = 0;
+  for (;;) {
+    const newline = text.indexOf('\n', lineStart);
+    let contentEnd = newline === -1 ? text.length : newline;
+    if (contentEnd > lineStart && text.charCodeAt(contentEnd - 1) === 0x0d) contentEnd--;
+    const line = text.slice(lineStart, contentEnd);
+    const trimmedLength = line.trimEnd().length;
+    const blank = trimmedLength === 0;
+    const lineFirst = lineStart + leadingWhitespace(line);
+    const lineLast = lineStart + trimmedLength;
+
+    if (fence !== undefined) {
+      if (!blank) fence.end = lineLast;
+      if (fence.closes(line)) {
+        section.blocks.push({ start: fence.start, end: fence.end, kind: 'code' });
+        fence = undefined;
+      }
+    } else if (blank) {
+      flushParagraph();
+    } else {
+      const atx = ATX_HEADING.exec(line);
+      const fenceOpen = atx === null ? FENCE_OPEN.exec(line) : null;
+      if (atx !== null) {
+        flushParagraph();
+        const title = (atx[2] ?? '').replace(ATX_CLOSING, '').trim();
+        startSection(atx[1]?.length ?? 1, title, lineFirst, lineLast);
+      } else if (
+        fenceOpen !== null &&
+        !(fenceOpen[1]?.startsWith('`') === true && fenceOpen[2]?.includes('`') === true)
+      ) {
+        flushParagraph();
+        const marker = fenceOpen[1] ?? '```';
+        fence = {
+          start: lineFirst,
+          end: lineLast,
+          closes: (candidate) => {
+            const close = FENCE_CLOSE.exec(candidate);
+            const closeMarker = close?.[1];
+            return (
+              closeMarker !== undefined &&
+              closeMarker[0] === marker[0] &&
+              closeMarker.length >= marker.length
+            );
+          },
+        };
+      } else if (lineStart === 0 && FRONT_MATTER_OPEN.test(line)) {
+        fence = {
+          start: lineFirst,
+          end: lineLast,
+          closes: (candidate) => FRONT_MATTER_CLOSE.test(candidate),
+        };
+      } else if (paragraph?.plain === true && SETEXT_UNDERLINE.test(line)) {
+        const title = text
+          .slice(paragraph.start, paragraph.end)
+          .split('\n')
+          .map((part) => part.trim())
+          .join(' ');
+        const level = line.trim().startsWith('=') ? 1 : 2;
+        const start = paragraph.start;
+        paragraph = undefined;
+        startSection(level, title, start, lineLast);
+      } else {
+        const plain = !BLOCK_LINE_START.test(line) && line.length - line.trimStart().length < 4;
+        if (paragraph === undefined) paragraph = { start: lineFirst, end: lineLast, plain };
+        else {
+          paragraph.end = lineLast;
+          paragraph.plain &&= plain;
+        }
+      }
+    }
+
+    if (newline === -1) break;
+    lineStart = newline + 1;
+  }
+  if (fence !== undefined)
+    section.blocks.push({ start: fence.start, end: fence.end, kind: 'code' });
+  flushParagraph();
+  return sections;
+}
+
+// ---------------------------------------------------------------------------------------
+// Chunking
+
+interface Atom {
+  start: number;
+  end: number;
+  tokens: number;
+  /** Tokens of the whitespace between the previous atom of the section and this one. */
+  gapTokens: number;
+  kind: BlockKind;
+  /** Whether an overlap may start at a word inside this atom (not inside intact code). */
+  wordsInside: boolean;
+}
+
+interface Limits {
+  target: number;
+  max: number;
+  overlap: number;
+  count: (text: string) => number;
+}
+
+function positiveOption(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(`Invalid ${name} ${value}: expected a positive number.`);
+  }
+  return value;
+}
+
+function resolveLimits(options: ChunkOptions): Limits {
+  const target = positiveOption(options.targetTokens, 'targetTokens', 200);
+  const max = positiveOption(
+    options.maxTokens,
+    'maxTokens',
+    Math.max(target, Math.floor(target * 1.5)),
+  );
+  if (max < target) {
+    throw new InvalidArgumentError(
+      `Invalid maxTokens ${max}: expected at least targetTokens (${target}).`,
+    );
+  }
+  const overlap = options.overlapTokens ?? Math.min(30, Math.floor(target / 2));
+  if (!Number.isFinite(overlap) || overlap < 0 || overlap >= target) {
+    throw new InvalidArgumentError(
+      `Invalid overlapTokens ${overlap}: expected 0 or more and less than targetTokens (${target}).`,
+    );
+  }
+  return { target, max, overlap, count: options.countTokens ?? estimateTokens };
+}
+
+/** Trimmed `[start, end)` ranges of `text` between the cut positions (ascending). */
+function trimmedRanges(
+  text: string,
+  start: number,
+  end: number,
+  cuts: number[],
+): [number, number][] {
+  const ranges: [number, number][] = [];
+  let from = start;
+  for (const cut of [...cuts, end]) {
+    let a = from;
+    let b = cut;
+    while (a < b && isWhitespace(text.charCodeAt(a))) a++;
+    while (b > a && isWhitespace(text.charCodeAt(b - 1))) b--;
+    if (b > a) ranges.push([a, b]);
+    from = cut;
+  }
+  return ranges;
+}
+
+/** Cut positions at sentence starts (and at lines that start list items, quotes or table rows). */
+function sentenceCuts(text: string, start: number, end: number): number[] {
+  const cuts: number[] = [];
+  let index = start;
+  while (index < end) {
+    const code = text.charCodeAt(index);
+    if (code === 0x0a) {
+      const lineEnd = text.indexOf('\n', index + 1);
+      const next = text.slice(index + 1, Math.min(lineEnd === -1 ? end : lineEnd, end));
+      if (BLOCK_LINE_START.test(next)) cuts.push(index + 1);
+      index++;
+    } else if (isCjkTerminator(code)) {
+      let after = index + 1;
+      while (after < end && isCloser(text.charCodeAt(after))) after++;
+      if (after < end) cuts.push(after);
+      index = after;
+    } else if (isLatinTerminator(code)) {
+      let after = index + 1;
+      while (after < end && isCloser(text.charCodeAt(after))) after++;
+      let next = after;
+      while (next < end && isWhitespace(text.charCodeAt(next))) next++;
+      if (next > after && next < end && !LOWERCASE_START.test(text.slice(next, next + 2))) {
+        cuts.push(next);
+      }
+      index = next;
+    } else index++;
+  }
+  return cuts;
+}
+
+/** Cut positions at line starts. */
+function lineCuts(text: string, start: number, end: number): number[] {
+  const cuts: number[] = [];
+  for (let newline = text.indexOf('\n', start); newline !== -1 && newline < end; ) {
+    cuts.push(newline + 1);
+    newline = text.indexOf('\n', newline + 1);
+  }
+  return cuts;
+}
+
+/** Cut positions at word starts (after whitespace). */
+function wordCuts(text: string, start: number, end: number): number[] {
+  const cuts: number[] = [];
+  for (let index = start + 1; index < end; index++) {
+    if (isWhitespace(text.charCodeAt(index - 1)) && !isWhitespace(text.charCodeAt(index))) {
+      cuts.push(index);
+    }
+  }
+  return cuts;
+}
+
+/** Moves `position` back off the middle of a surrogate pair. */
+function codePointBoundary(text: string, position: number): number {
+  return position > 0 &&
+    isLowSurrogate(text.charCodeAt(position)) &&
+    isHighSurrogate(text.charCodeAt(position - 1))
+    ? position - 1
+    : position;
+}
+
+function nextCodePoint(text: string, position: number): number {
+  return isHighSurrogate(text.charCodeAt(position)) && isLowSurrogate(text.charCodeAt(position + 1))
+    ? position + 2
+    : position + 1;
+}
+
+/**
+ * The end of the longest prefix of `[start, end)` that counts at most `limit` tokens (at
+ * least one code point; never inside a surrogate pair). Gallops from `start + guess` (the
+ * previous piece's length, usually right or close) and then bisects, so a run of similar
+ * pieces costs a few counts each.
+ */
+function longestPrefix(
+  text: string,
+  start: number,
+  end: number,
+  limit: number,
+  guess: number,
+  count: (text: string) => number,
+): { end: number; tokens: number } {
+  let good = start;
+  let goodTokens = 0;
+  /** Whether the prefix up to `position` fits; callers then make `position` the new `good`. */
+  const fits = (position: number): boolean => {
+    const tokens = count(text.slice(start, position));
+    if (tokens > limit) return false;
+    goodTokens = tokens;
+    return true;
+  };
+  const first = Math.min(end, nextCodePoint(text, start));
+  if (!fits(first)) return { end: first, tokens: count(text.slice(start, first)) };
+  good = first;
+  if (first >= end) return { end, tokens: goodTokens };
+  let bad = end + 1; // unknown: nothing past `good` has failed yet
+  const probe = codePointBoundary(text, Math.min(end, start + guess));
+  if (probe > good) {
+    if (fits(probe)) good = probe;
+    else bad = probe;
+  }
+  if (bad > end) {
+    for (let step = 1; good < end; step *= 2) {
+      let next = codePointBoundary(text, Math.min(end, good + step));
+      if (next <= good) next = nextCodePoint(text, good);
+      if (!fits(next)) {
+        bad = next;
+        break;
+      }
+      good = next;
+    }
+    if (good >= end) return { end, tokens: goodTokens };
+  } else {
+    for (let step = 1; ; step *= 2) {
+      const next = codePointBoundary(text, bad - step);
+      if (next <= good) break;
+      if (fits(next)) {
+        good = next;
+        break;
+      }
+      bad = next;
+    }
+  }
+  for (;;) {
+    let middle = codePointBoundary(text, Math.floor((good + bad) / 2));
+    if (middle <= good) middle = nextCodePoint(text, good);
+    if (middle >= bad) return { end: good, tokens: goodTokens };
+    if (fits(middle)) good = middle;
+    else bad = middle;
+  }
+}
+
+/** Turns the blocks of one section into atoms: whole blocks, or pieces of oversized ones. */
+function sectionAtoms(text: string, blocks: readonly Block[], limits: Limits): Atom[] {
+  const { count } = limits;
+  const atoms: Atom[] = [];
+  const push = (start: number, end: number, tokens: number, kind: BlockKind, whole: boolean) => {
+    const previous = atoms.at(-1);
+    const gapTokens = previous === undefined ? 0 : count(text.slice(previous.end, start));
+    atoms.push({ start, end, tokens, gapTokens, kind, wordsInside: !(whole && kind === 'code') });
+  };
+
+  /** Last resort: pieces of one word, cut between code points. */
+  const splitWord = (start: number, end: number, kind: BlockKind): void => {
+    let guess = 0;
+    for (let from = start; from < end; ) {
+      const { end: to, tokens } = longestPrefix(text, from, end, limits.target, guess, count);
+      push(from, to, tokens, kind, false);
+      guess = to - from;
+      from = to;
+    }
+  };
+
+  /**
+   * Words grouped greedily up to the target (by the sum of their counts); a group whose real
+   * count passes the maximum (a counter that is not additive) falls back to one atom a word.
+   */
+  const splitWords = (start: number, end: number, kind: BlockKind): void => {
+    let groupStart = -1;
+    let groupEnd = -1;
+    let groupTokens = 0;
+    let groupWords = 0;
+    const flush = (): void => {
+      if (groupWords === 0) return;
+      const tokens = groupWords === 1 ? groupTokens : count(text.slice(groupStart, groupEnd));
+      if (tokens <= limits.max) push(groupStart, groupEnd, tokens, kind, false);
+      else {
+        for (const [from, to] of trimmedRanges(
+          text,
+          groupStart,
+          groupEnd,
+          wordCuts(text, groupStart, groupEnd),
+        )) {
+          push(from, to, count(text.slice(from, to)), kind, false);
+        }
+      }
+      groupWords = 0;
+    };
+    let index = start;
+    while (index < end) {
+      while (index < end && isWhitespace(text.charCodeAt(index))) index++;
+      if (index >= end) break;
+      const wordStart = index;
+      while (index < end && !isWhitespace(text.charCodeAt(index))) index++;
+      const tokens = count(text.slice(wordStart, index));
+      if (tokens > limits.max) {
+        flush();
+        splitWord(wordStart, index, kind);
+        continue;
+      }
+      if (groupWords > 0) {
+        const total = groupTokens + count(text.slice(groupEnd, wordStart)) + tokens;
+        if (total <= limits.target) {
+          groupTokens = total;
+          groupEnd = index;
+          groupWords++;
+          continue;
+        }
+        flush();
+      }
+      groupStart = wordStart;
+      groupEnd = index;
+      groupTokens = tokens;
+      groupWords = 1;
+    }
+    flush();
+  };
+
+  /** A block (level 0) or a sentence or line of an oversized one (level 1). */
+  const add = (start: number, end: number, kind: BlockKind, level: 0 | 1, known?: number): void => {
+    const tokens = known ?? count(text.slice(start, end));
+    if (tokens <= limits.max) {
+      push(start, end, tokens, kind, level === 0);
+      return;
+    }
+    if (level === 1) {
+      splitWords(start, end, kind);
+      return;
+    }
+    const cuts = kind === 'code' ? lineCuts(text, start, end) : sentenceCuts(text, start, end);
+    const ranges = trimmedRanges(text, start, end, cuts);
+    for (const [from, to] of ranges)
+      add(from, to, kind, 1, ranges.length === 1 ? tokens : undefined);
+  };
+
+  for (const block of blocks) add(block.start, block.end, block.kind, 0);
+  return atoms;
+}
+
+/** Whether a chunk starting at `position` starts a sentence or a line. */
+function startsSentence(text: string, position: number): boolean {
+  let index = position;
+  while (index > 0 && isWhitespace(text.charCodeAt(index - 1))) {
+    if (text.charCodeAt(index - 1) === 0x0a) return true;
+    index--;
+  }
+  while (index > 0 && isCloser(text.charCodeAt(index - 1))) index--;
+  const code = text.charCodeAt(index - 1);
+  return index === 0 || isLatinTerminator(code) || isCjkTerminator(code);
+}
+
+/**
+ * Where the chunk after atoms `[first, last]` (spanning `[chunkStart, chunkEnd)`) may start
+ * so that it repeats at most `budget` tokens of it: the earliest sentence start that fits,
+ * otherwise the earliest word start; never at or before `chunkStart`, never in a heading,
+ * never inside intact code.
+ */
+function overlapStart(
+  text: string,
+  atoms: readonly Atom[],
+  first: number,
+  last: number,
+  budget: number,
+  count: (text: string) => number,
+): { start: number; tokens: number } | undefined {
+  if (budget <= 0) return undefined;
+  const chunkStart = atoms[first]?.start ?? 0;
+  const chunkEnd = atoms[last]?.end ?? 0;
+  const candidates: number[] = [];
+  let estimate = 0;
+  let cursor = chunkEnd;
+  const consider = (position: number): boolean => {
+    if (position <= chunkStart) return false;
+    estimate += count(text.slice(position, cursor));
+    cursor = position;
+    if (estimate > budget) return false;
+    candidates.push(position);
+    return true;
+  };
+  scan: for (let index = last; index >= first; index--) {
+    const atom = atoms[index];
+    if (atom === undefined || atom.kind === 'heading') break;
+    if (atom.wordsInside) {
+      for (let position = atom.end - 1; position > atom.start; position--) {
+        if (
+          isWhitespace(text.charCodeAt(position - 1)) &&
+          !isWhitespace(text.charCodeAt(position))
+        ) {
+          if (!consider(position)) break scan;
+        }
+      }
+    }
+    if (!consider(atom.start)) break;
+  }
+  // Earliest sentence starts first, then earliest word starts; the first that truly fits.
+  const earliestFirst = candidates.reverse();
+  const ordered = [
+    ...earliestFirst.filter((position) => startsSentence(text, position)),
+    ...earliestFirst.filter((position) => !startsSentence(text, position)),
+  ];
+  for (const start of ordered) {
+    const tokens = count(text.slice(start, chunkEnd));
+    if (tokens <= budget) return { start, tokens };
+  }
+  return undefined;
+}
+
+/** Packs one section's atoms into chunks (start, end, tokens). */
+function packSection(
+  text: string,
+  atoms: readonly Atom[],
+  limits: Limits,
+  emit: (start: number, end: number, tokens: number) => void,
+): void {
+  let previous: { first: number; last: number } | undefined;
+  let next = 0;
+  while (next < atoms.length) {
+    const first = next;
+    const firstAtom = atoms[first];
+    if (firstAtom === undefined) break;
+    let start = firstAtom.start;
+    let tokens = firstAtom.tokens;
+    let overlapped = false;
+    if (previous !== undefined && limits.overlap > 0) {
+      const budget = Math.min(limits.overlap, limits.max - firstAtom.tokens - firstAtom.gapTokens);
+      const overlap = overlapStart(
+        text,
+        atoms,
+        previous.first,
+        previous.last,
+        budget,
+        limits.count,
+      );
+      if (overlap !== undefined) {
+        start = overlap.start;
+        tokens += overlap.tokens + firstAtom.gapTokens;
+        overlapped = true;
+      }
+    }
+    let headingOnly = firstAtom.kind === 'heading' && !overlapped;
+    next = first + 1;
+    for (let atom = atoms[next]; atom !== undefined; atom = atoms[next]) {
+      const total = tokens + atom.gapTokens + atom.tokens;
+      if (total > (headingOnly ? limits.max : limits.target)) break;
+      tokens = total;
+      headingOnly &&= atom.kind === 'heading';
+      next++;
+    }
+    // The sum above is exact or an overestimate for estimateTokens; check the real count
+    // for any other counter, dropping the overlap and then trailing atoms until it fits.
+    let end = atoms[next - 1]?.end ?? firstAtom.end;
+    tokens = limits.count(text.slice(start, end));
+    while (tokens > limits.max) {
+      if (start !== firstAtom.start) start = firstAtom.start;
+      else if (next - 1 > first) {
+        next--;
+        end = atoms[next - 1]?.end ?? firstAtom.end;
+      } else break;
+      tokens = limits.count(text.slice(start, end));
+    }
+    emit(start, end, tokens);
+    previous = { first, last: next - 1 };
+  }
+}
+
+/**
+ * Cuts a Markdown (or plain) document into chunks for retrieval; see the module comment for
+ * the rules. A section's first chunk starts with its heading (the heading is packed with
+ * what follows up to maxTokens rather than targetTokens). Every chunk counts at most
+ * maxTokens, except a single code point that alone counts more, which becomes a chunk of its
+ * own. Deterministic; whitespace-only text gives no chunks. Throws InvalidArgumentError for
+ * invalid options.
+ */
+export function chunkDocument(text: string, options: ChunkOptions = {}): Chunk[] {
+  const limits = resolveLimits(options);
+  const chunks: Chunk[] = [];
+  for (const section of parseSections(text)) {
+    if (section.blocks.length === 0) continue;
+    const atoms = sectionAtoms(text, section.blocks, limits);
+    packSection(text, atoms, limits, (start, end, tokenCount) => {
+      chunks.push({
+        index: chunks.length,
+        text: text.slice(start, end),
+        headingPath: [...section.headingPath],
+        start,
+        end,
+        tokenCount,
+      });
+    });
+  }
+  return chunks;
+}

@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { saveRun } from '../src/bench/history/bench-store.js';
 import { type RunningServer, startServer } from '../src/server/serve.js';
-import { saveRun } from '../src/store/bench-store.js';
 import { withDatabase } from '../src/store/database.js';
-import { syntheticRun } from '../src/store/test-support/bench-run.js';
-import { TEST_HOME } from '../src/test-support/demo-models.js';
-import { type ScriptedServer, startScriptedServer } from '../src/test-support/scripted-server.js';
+import { syntheticRun } from '../test/support/bench-run.js';
+import { TEST_HOME } from '../test/support/demo-models.js';
+import { type ScriptedServer, startScriptedServer } from '../test/support/scripted-server.js';
 import { guardedPage, launchChromium, missingPrerequisite, SCREENSHOTS } from './harness.js';
 
 const missing = missingPrerequisite();
@@ -127,8 +127,9 @@ describe.skipIf(missing !== undefined)('web app in chromium', () => {
     const answer = page.getByTestId('assistant-message').last();
     await answer.getByTestId('figures').waitFor({ timeout: 30_000 });
     expect(await answer.locator('strong').innerText()).toBe('180 euros');
-    // No element from the model's HTML, and nothing it tried ran.
+    // No element from the model's HTML, and nothing it tried ran: its HTML is shown as text.
     expect(await answer.locator('img, script').count()).toBe(0);
+    expect(await answer.innerText()).toContain('<script>window.injected=2</script>');
     expect(
       await page.evaluate(() => (globalThis as { injected?: number }).injected),
     ).toBeUndefined();

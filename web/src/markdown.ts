@@ -1,13 +1,15 @@
 /**
  * Model output as sanitized Markdown. A model (or a document it quotes) must not inject
- * HTML: marked renders, DOMPurify keeps only plain formatting (no images, no forms, no
- * styles, so nothing the answer says can make the browser fetch anything), and links open
- * outside the app. Citations [n] become buttons that show source n; a number that names no
- * source is marked invalid.
+ * HTML: raw HTML in the answer is shown as text, never parsed (Chromium reports a CSP
+ * violation as soon as an element with an inline handler is made, even in an inert
+ * document); marked renders the Markdown, DOMPurify keeps only plain formatting (no images,
+ * no forms, no styles, so nothing the answer says can make the browser fetch anything), and
+ * links open outside the app. Citations [n] become buttons that show source n; a number
+ * that names no source is marked invalid.
  */
 
 import DOMPurify from 'dompurify';
-import { marked } from 'marked';
+import { Marked } from 'marked';
 
 const ALLOWED_TAGS = [
   'p',
@@ -38,6 +40,26 @@ const ALLOWED_TAGS = [
 ];
 
 const CITATION = /\[(\d{1,3})\]/g;
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => ESCAPES[character] ?? character);
+}
+
+/** Markdown to HTML, with the answer's own raw HTML (block or inline) as escaped text. */
+const markdown = new Marked({
+  async: false,
+  gfm: true,
+  breaks: true,
+  renderer: { html: ({ text }) => escapeHtml(text) },
+});
 
 /**
  * Wraps each [n] in a text node in a citation button; not inside code, nor inside a link
@@ -79,8 +101,8 @@ function linkCitations(root: DocumentFragment | Element, validNumbers: ReadonlyS
 }
 
 /** Safe HTML for an answer; `sourceNumbers` are the sources the model was given. */
-export function renderAnswer(markdown: string, sourceNumbers?: ReadonlySet<number>): string {
-  const html = marked.parse(markdown, { async: false, gfm: true, breaks: true }) as string;
+export function renderAnswer(source: string, sourceNumbers?: ReadonlySet<number>): string {
+  const html = markdown.parse(source) as string;
   const clean = DOMPurify.sanitize(html, {
     ALLOWED_TAGS,
     ALLOWED_ATTR: ['href', 'title'],

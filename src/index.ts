@@ -32,8 +32,21 @@ export {
   type PresetName,
   presets,
 } from './engines/openai/index.js';
-export { type ModelReference, parseModelReference } from './engines/reference.js';
-export { type CreateEngineOptions, createEngine, knownModelNames } from './engines/registry.js';
+export type { EngineProvider, ProviderContext, ProviderKind } from './engines/provider.js';
+export type {
+  CompositeModelReference,
+  LocalModelReference,
+  ModelReference,
+  ServerModelReference,
+} from './engines/reference.js';
+export {
+  type CreateEngineOptions,
+  createEngine,
+  createEngineRegistry,
+  ENGINE_PROVIDERS,
+  type EngineRegistry,
+  parseModelReference,
+} from './engines/registry.js';
 export type {
   ChatMessage,
   ChatRole,
@@ -96,6 +109,7 @@ export { DEMO_MODELS, type DemoModelName, ensureDemoModel } from './models/demo/
 export { ensureDemoOnnxModel } from './models/demo/demo-onnx.js';
 export { validateGgufForLlama } from './models/gguf/validate.js';
 export { pullModel } from './models/pull.js';
+export { knownModelNames } from './models/resolve.js';
 export {
   askGrounded,
   type GroundedAnswer,

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseModelReference } from '../engines/reference.js';
+import { parseModelReference } from '../engines/registry.js';
 import { ModelNotFoundError } from '../errors.js';
 import {
   listCachedModels,

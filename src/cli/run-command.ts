@@ -7,8 +7,12 @@ import {
   type OnnxDevice,
   type OnnxDtype,
 } from '../engines/onnx/onnx-devices.js';
-import { parseModelReference } from '../engines/reference.js';
-import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import {
+  type CreateEngineOptions,
+  createEngine,
+  engineRegistry,
+  parseModelReference,
+} from '../engines/registry.js';
 import type { ChatMessage, Engine, StreamPart } from '../engines/spec.js';
 import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { GenerationError, measureRun, type RunResult } from '../generate/generate.js';
@@ -87,40 +91,49 @@ export function engineOptionsFrom(flags: GenerationFlags, terminal: Terminal): C
   };
 }
 
+/** Flags that only some engines read, with the reference option each one stands for. */
+const ENGINE_FLAGS = [
+  { flag: '--device', option: 'device', value: (flags: GenerationFlags) => flags.device },
+  { flag: '--dtype', option: 'dtype', value: (flags: GenerationFlags) => flags.dtype },
+  { flag: '--gpu', option: 'gpu', value: (flags: GenerationFlags) => flags.gpu },
+  { flag: '--ctx', option: 'ctx', value: (flags: GenerationFlags) => flags.ctx },
+] as const;
+
+/**
+ * What to do instead, by the model's engine and the engine that reads the refused flags
+ * (an engine with no entry gets the refusal without advice).
+ */
+const FLAG_ADVICE: Readonly<Record<string, (name: string) => string>> = {
+  'llama<-onnx': (name) => `use --gpu, or run onnx:${name}`,
+  'server<-onnx': () => 'the server chooses its device',
+  'onnx<-llama': () => 'use --device and --dtype',
+};
+
 /**
  * With one model, a flag its engine does not read is a mistake (`--device cuda` on a llama
- * model would silently run on the CPU): refuse it. compare and bench apply each flag to the
- * models whose engine reads it.
+ * model would silently run on the CPU): refuse it. Which flags an engine reads comes from its
+ * provider's `referenceOptions`. compare and bench apply each flag to the models whose engine
+ * reads it.
  */
 export function checkEngineFlags(reference: string, flags: GenerationFlags): void {
   const parsed = parseModelReference(reference);
-  const engine = parsed.kind === 'server' ? 'server' : parsed.engine;
-  const given = (names: [string, unknown][]) =>
-    names.filter(([, value]) => value !== undefined).map(([name]) => name);
-  const onnxOnly =
-    engine === 'onnx'
-      ? []
-      : given([
-          ['--device', flags.device],
-          ['--dtype', flags.dtype],
-        ]);
-  const llamaOnly =
-    engine === 'llama'
-      ? []
-      : given([
-          ['--gpu', flags.gpu],
-          ['--ctx', flags.ctx],
-        ]);
-  if (onnxOnly.length > 0) {
-    throw new InvalidArgumentError(
-      `${onnxOnly.join(' and ')} ${onnxOnly.length > 1 ? 'apply' : 'applies'} to the onnx engine, and ${reference} runs on ${engine}: ${engine === 'llama' ? `use --gpu, or run onnx:${parsed.name}` : 'the server chooses its device'}.`,
-    );
-  }
-  if (llamaOnly.length > 0) {
-    throw new InvalidArgumentError(
-      `${llamaOnly.join(' and ')} ${llamaOnly.length > 1 ? 'apply' : 'applies'} to the llama engine, and ${reference} runs on ${engine}${engine === 'onnx' ? ': use --device and --dtype' : ''}.`,
-    );
-  }
+  const provider = engineRegistry.providerOf(parsed);
+  const runsOn = provider.kind === 'server' ? 'server' : provider.id;
+  const readerOf = (option: string) =>
+    engineRegistry.providers.find((candidate) => candidate.referenceOptions.includes(option))?.id ??
+    'another';
+  const unread = ENGINE_FLAGS.filter(
+    ({ option, value }) =>
+      value(flags) !== undefined && !provider.referenceOptions.includes(option),
+  ).map(({ flag, option }) => ({ flag, reader: readerOf(option) }));
+  const first = unread[0];
+  if (first === undefined) return;
+  // One engine at a time, in the order the flags are listed.
+  const names = unread.filter(({ reader }) => reader === first.reader).map(({ flag }) => flag);
+  const advice = FLAG_ADVICE[`${runsOn}<-${first.reader}`]?.(parsed.name);
+  throw new InvalidArgumentError(
+    `${names.join(' and ')} ${names.length > 1 ? 'apply' : 'applies'} to the ${first.reader} engine, and ${reference} runs on ${runsOn}${advice === undefined ? '' : `: ${advice}`}.`,
+  );
 }
 
 /** Prints one line when a demo model is generated on first use. */

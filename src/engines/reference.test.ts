@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
-import { integerOption, parseModelReference } from './reference.js';
+import { integerOption } from './reference.js';
+import { parseModelReference } from './registry.js';
 
 describe('parseModelReference', () => {
   it('reads a bare alias as the default llama engine', () => {

@@ -142,7 +142,11 @@ export type StreamPart =
   | FinishPart
   | ErrorPart;
 
-export type EngineId = 'llama' | 'openai' | 'onnx';
+/**
+ * The id of the provider that made an engine: `llama`, `onnx`, `openai`, or an engine
+ * registered later (engines/registry.ts); results and reports name engines by it.
+ */
+export type EngineId = string;
 
 /** What an engine knows about the model it serves; everything a result needs to say. */
 export interface EngineInfo {

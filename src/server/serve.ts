@@ -5,8 +5,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { parseModelReference } from '../engines/reference.js';
-import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import {
+  type CreateEngineOptions,
+  createEngine,
+  parseModelReference,
+} from '../engines/registry.js';
 import { InvalidArgumentError, TandemError } from '../errors.js';
 import { listCachedModels, modelsDirectory, tandemHome } from '../models/cache.js';
 import { DEMO_MODEL_NAMES, isDemoModelName } from '../models/demo/demo-models.js';
@@ -207,7 +210,7 @@ function engineLabel(reference: string | undefined): string {
   if (reference === undefined) return 'unknown';
   try {
     const parsed = parseModelReference(reference);
-    return parsed.kind === 'local' ? parsed.engine : parsed.preset;
+    return parsed.kind === 'server' ? parsed.preset : parsed.engine;
   } catch {
     return 'unknown';
   }

@@ -24,6 +24,7 @@ import {
   onnxWeightsSizeBytes,
 } from '../../models/onnx/model-folder.js';
 import { hostOf, networkReason } from '../../models/pull.js';
+import type { OnnxLocation } from '../../models/resolve.js';
 import type {
   ChatMessage,
   Clock,
@@ -48,9 +49,8 @@ import {
 import { createSamplingProcessor, samplingRandom } from './sampling.js';
 import { TokenTextDecoder } from './token-text.js';
 
-export type OnnxModelSource =
-  | { kind: 'folder'; path: string }
-  | { kind: 'hub'; repository: string };
+/** A local folder, or a Hugging Face repository to download. */
+export type OnnxModelSource = OnnxLocation;
 
 export interface OnnxEngineOptions {
   /** The reference the user gave (shown in results). */

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import { type CreateEngineOptions, createEngine, engineKind } from '../engines/registry.js';
 import type { Engine } from '../engines/spec.js';
 import { errorLine, TandemError } from '../errors.js';
 import { startEventLoopLagMonitor } from '../measure/event-loop-lag.js';
@@ -307,7 +307,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchRun> {
       if (stopped()) break;
       const info = run.models[modelIndex] as BenchModelInfo;
       options.onProgress?.({ type: 'model-start', modelIndex, reference: info.reference });
-      const embedded = engine.info.engine !== 'openai';
+      const embedded = engineKind(engine.info.engine) !== 'server';
       try {
         await engine.prepare?.();
         const sampler = embedded ? new PeakRssSampler() : undefined;

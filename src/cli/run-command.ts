@@ -10,6 +10,7 @@ import {
 import {
   type CreateEngineOptions,
   createEngine,
+  engineKind,
   engineRegistry,
   parseModelReference,
 } from '../engines/registry.js';
@@ -344,7 +345,7 @@ export async function chatCommand(
   let failedExitCode = 0;
   try {
     terminal.stderr.write(
-      `Chat with ${engine.info.model} (${engine.info.engine === 'openai' ? 'ready' : 'loaded'} in ${formatMs(loadMs)}). /reset clears the history, /exit (or Ctrl-D) quits.\n`,
+      `Chat with ${engine.info.model} (${engineKind(engine.info.engine) === 'server' ? 'ready' : 'loaded'} in ${formatMs(loadMs)}). /reset clears the history, /exit (or Ctrl-D) quits.\n`,
     );
     if (engine.info.isDemo === true)
       terminal.stderr.write(dim(terminal, `note: ${engine.info.model} ${demoNote()}\n`));

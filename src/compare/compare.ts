@@ -1,4 +1,4 @@
-import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import { type CreateEngineOptions, createEngine, engineKind } from '../engines/registry.js';
 import type { Engine, EngineId } from '../engines/spec.js';
 import { AbortedError, errorLine, TandemError } from '../errors.js';
 import { GenerationError, measureRun, type RunResult } from '../generate/generate.js';
@@ -132,7 +132,7 @@ async function compareOneModel(
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   };
-  const embedded = engine.info.engine !== 'openai';
+  const embedded = engineKind(engine.info.engine) !== 'server';
   // The native runtime starts once per process; it is neither this model's load nor its memory.
   await engine.prepare?.();
   const sampler = embedded ? new PeakRssSampler() : undefined;

@@ -11,9 +11,9 @@ import type { GpuChoice } from './llama/llama-runtime.js';
 import type { OnnxDevice } from './onnx/onnx-devices.js';
 import { onnxProvider } from './onnx/onnx-provider.js';
 import { openaiProvider } from './openai/openai-provider.js';
-import type { EngineProvider, ProviderContext } from './provider.js';
+import type { EngineProvider, ProviderContext, ProviderKind } from './provider.js';
 import { isUrlReference, looksLikePath, type ModelReference, referenceParts } from './reference.js';
-import type { Engine } from './spec.js';
+import type { Engine, EngineId } from './spec.js';
 
 /**
  * Settings for creating an engine: the union of what the providers read. Each provider takes
@@ -150,6 +150,14 @@ export function createEngineRegistry(providers: readonly Provider[]): EngineRegi
 
 /** The registry of the engines tandem ships. */
 export const engineRegistry = createEngineRegistry(ENGINE_PROVIDERS);
+
+/**
+ * Where an engine of the shipped registry runs its models, by its id (`EngineInfo.engine`);
+ * undefined for an engine the registry does not know (a test's fake).
+ */
+export function engineKind(id: EngineId): ProviderKind | undefined {
+  return engineRegistry.providers.find((provider) => provider.id === id)?.kind;
+}
 
 /** Reads a model reference with the shipped engines (see reference.ts for the forms). */
 export function parseModelReference(text: string): ModelReference {

@@ -1,4 +1,4 @@
-import { type CreateEngineOptions, createEngine } from '../engines/registry.js';
+import { type CreateEngineOptions, createEngine, engineKind } from '../engines/registry.js';
 import type {
   ChatMessage,
   Engine,
@@ -77,7 +77,7 @@ export function buildMessages(request: RunRequest): ChatMessage[] {
 }
 
 function isEmbedded(engine: Engine): boolean {
-  return engine.info.engine !== 'openai';
+  return engineKind(engine.info.engine) !== 'server';
 }
 
 /**

@@ -3,9 +3,9 @@
  * them, the reports render them. Times are milliseconds; `…AtMs` are from the run's start.
  */
 import type { EngineId, FinishReason } from '../engines/spec.js';
-import type { TokenCountSource } from '../measure/generation-timing.js';
 import type { MachineInfo } from '../measure/machine.js';
 import type { SampleSummary } from '../measure/statistics.js';
+import type { GenerationTimings, TokenUsage, UsageDevice } from '../measure/usage-record.js';
 
 /** How load is offered: a closed loop of N concurrent clients, or Poisson arrivals at a rate. */
 export type LoadLevel =
@@ -66,8 +66,12 @@ export interface ServerTimingRecord {
   predictedTokens: number | undefined;
 }
 
-/** One request, as the client saw it. */
-export interface BenchRequestRecord {
+/**
+ * One request, as the client saw it: its tokens and timings (queueMs: issue → the request
+ * attempt that answered, waiting for a slot, retries and back-off included). With its
+ * model's device it is a UsageRecord (usageOfRequest).
+ */
+export interface BenchRequestRecord extends TokenUsage, GenerationTimings {
   /** Order of issue within the run, from 0. */
   index: number;
   modelIndex: number;
@@ -76,18 +80,10 @@ export interface BenchRequestRecord {
   promptIndex: number;
   /** When the load generator issued it (open loop: its scheduled arrival), from run start. */
   issuedAtMs: number;
-  /** Issue → the request attempt that answered: waiting for a slot, retries, back-off. */
-  queueMs: number;
   attempts: number;
-  ttftMs: number | undefined;
   ttfoMs: number | undefined;
-  e2eMs: number | undefined;
   tpotMs: number | undefined;
   decodeTokensPerSecond: number | undefined;
-  outputTokens: number;
-  outputTokensSource: TokenCountSource;
-  promptTokens: number | undefined;
-  reasoningTokens: number | undefined;
   /** Times of each token-bearing event from t0 (ms): the per-token timeline. */
   tokenTimesMs: number[];
   stallCount: number;
@@ -142,10 +138,9 @@ export interface BenchLevelSummary {
     | undefined;
 }
 
-export interface BenchModelInfo {
+/** A benchmarked model: what ran it (the device of its requests' usage) and its load figures. */
+export interface BenchModelInfo extends UsageDevice {
   reference: string;
-  model: string;
-  engine: EngineId;
   isDemo: boolean;
   engineVersion: string | undefined;
   modelPath: string | undefined;
@@ -153,10 +148,7 @@ export interface BenchModelInfo {
   /** SHA-256 of the model file (embedded engines). */
   modelSha256: string | undefined;
   parameterCount: number | undefined;
-  threads: number | undefined;
-  gpu: string | undefined;
   contextSize: number | undefined;
-  baseUrl: string | undefined;
   resolvedModelId: string | undefined;
   loadMs: number | undefined;
   setupMs: number | undefined;

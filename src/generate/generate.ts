@@ -2,18 +2,19 @@ import { type CreateEngineOptions, createEngine, engineKind } from '../engines/r
 import type {
   ChatMessage,
   Engine,
-  EngineId,
   GenerateRequest,
   StreamPart,
 } from '../engines/spec.js';
 import { AbortedError, InvalidArgumentError, TandemError } from '../errors.js';
 import { type GenerationMeasurement, measureGeneration } from '../measure/generation-timing.js';
 import { PeakRssSampler } from '../measure/memory.js';
+import type { UsageDevice } from '../measure/usage-record.js';
 
-/** One generation with everything measured about it. The shape `tandem run --json` prints. */
-export interface RunResult extends GenerationMeasurement {
-  model: string;
-  engine: EngineId;
+/**
+ * One generation with everything measured about it. The shape `tandem run --json` prints; a
+ * UsageRecord (tokens, timings, what ran it), so cost can be computed from it.
+ */
+export interface RunResult extends GenerationMeasurement, UsageDevice {
   reference: string;
   resolvedModelId: string | undefined;
   /** Random-weight demo model: its text is noise. */
@@ -32,12 +33,6 @@ export interface RunResult extends GenerationMeasurement {
   /** Peak RSS minus the RSS before the model was loaded (cold) or before the run (warm). */
   peakRssDeltaBytes: number | undefined;
   modelFileSizeBytes: number | undefined;
-  threads: number | undefined;
-  gpu: string | undefined;
-  /** onnx: the execution provider and weights' data type the model ran with. */
-  device: string | undefined;
-  dtype: string | undefined;
-  baseUrl: string | undefined;
 }
 
 export interface RunRequest extends Omit<GenerateRequest, 'messages'> {

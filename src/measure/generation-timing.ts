@@ -1,8 +1,8 @@
 import type { Clock, FinishReason, ServerTimings, StreamPart, Usage } from '../engines/spec.js';
 import { errorLine, isAbortError, StreamInterruptedError } from '../errors.js';
+import type { GenerationTimings, TokenCountSource, TokenUsage } from './usage-record.js';
 
-/** Where an output-token count comes from, best first. */
-export type TokenCountSource = 'usage' | 'engine' | 'estimate';
+export type { TokenCountSource } from './usage-record.js';
 
 export interface ToolCallRecord {
   index: number;
@@ -15,7 +15,7 @@ export interface ToolCallRecord {
  * What one generation looked like from the client: every figure defined in DESIGN.md.
  * Times are milliseconds from t0 (just before the request was sent / the first part asked for).
  */
-export interface GenerationMeasurement {
+export interface GenerationMeasurement extends TokenUsage, GenerationTimings {
   text: string;
   reasoningText: string;
   toolCalls: ToolCallRecord[];
@@ -24,23 +24,10 @@ export interface GenerationMeasurement {
   incomplete: boolean;
   /** One line saying why the generation is incomplete. */
   errorMessage: string | undefined;
-  /**
-   * From asking for the stream to t0: loading, waiting for a free sequence, retries and their
-   * back-off. t0 itself is the start of the request attempt that answered.
-   */
-  queueMs: number;
   /** Request attempts (1 unless the engine retried). */
   attempts: number;
-  /** First event carrying any generated token (content, reasoning or tool-call delta). */
-  ttftMs: number | undefined;
   /** First non-reasoning content token. */
   ttfoMs: number | undefined;
-  /** Last token-bearing event (not the usage chunk, not [DONE]). */
-  e2eMs: number | undefined;
-  outputTokens: number;
-  outputTokensSource: TokenCountSource;
-  reasoningTokens: number | undefined;
-  promptTokens: number | undefined;
   /** (E2E − TTFT) / (N − 1); undefined when N < 2. */
   tpotMs: number | undefined;
   /** 1 / TPOT. */

@@ -105,6 +105,8 @@ function modelInfo(profile: Profile): BenchModelInfo {
     parameterCount: undefined,
     threads: 2,
     gpu: undefined,
+    device: undefined,
+    dtype: undefined,
     contextSize: 2048,
     baseUrl: undefined,
     resolvedModelId: undefined,

@@ -43,6 +43,8 @@ export function syntheticModel(reference: string): BenchModelInfo {
     parameterCount: 1_000_000,
     threads: 2,
     gpu: undefined,
+    device: undefined,
+    dtype: undefined,
     contextSize: 2048,
     baseUrl: undefined,
     resolvedModelId: undefined,

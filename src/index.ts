@@ -108,5 +108,6 @@ export { type Embedder, engineEmbedder } from './rag/embedder.js';
 export { type Chunk, chunkDocument } from './rag/ingest/chunk.js';
 export { extractText } from './rag/ingest/extract.js';
 export { type IndexReport, indexPaths, indexTexts } from './rag/ingest/ingest.js';
-export { type RagCollection, RagStore, type RetrievedChunk } from './rag/rag-store.js';
+export { type RagCollection, RagStore } from './rag/rag-store.js';
 export { type RetrievalMode, retrieve } from './rag/search/retrieve.js';
+export type { RetrievedChunk } from './rag/search/retrieved-chunk.js';

@@ -26,9 +26,12 @@ import {
   TermPostings,
   type WeightedTerm,
 } from './search/postings.js';
-
-/** Separates heading titles in the stored heading path. */
-export const HEADING_SEPARATOR = ' › ';
+import {
+  type ChunkRow,
+  HEADING_SEPARATOR,
+  type RetrievedChunk,
+  toRetrieved,
+} from './search/retrieved-chunk.js';
 
 export interface RagCollection {
   id: number;
@@ -67,20 +70,6 @@ export interface DocumentWrite {
   vectors?: readonly Float32Array[] | undefined;
 }
 
-/** A chunk found by a search, with where it comes from. */
-export interface RetrievedChunk {
-  chunkId: number;
-  documentId: number;
-  source: string;
-  title: string | undefined;
-  headingPath: string[];
-  text: string;
-  start: number;
-  end: number;
-  /** Higher is better: −bm25 for BM25, cosine similarity for vectors, the fused score for hybrid. */
-  score: number;
-}
-
 const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function checkCollectionName(name: string): string {
@@ -102,18 +91,6 @@ interface CollectionRow {
   chunk_count: number;
 }
 
-interface ChunkRow {
-  chunk_id: number;
-  document_id: number;
-  source: string;
-  title: string | null;
-  heading: string;
-  text: string;
-  start_offset: number;
-  end_offset: number;
-  score: number;
-}
-
 function toCollection(row: CollectionRow): RagCollection {
   return {
     id: row.id,
@@ -123,20 +100,6 @@ function toCollection(row: CollectionRow): RagCollection {
     embeddingDimensions: row.embedding_dimensions ?? undefined,
     documentCount: row.document_count,
     chunkCount: row.chunk_count,
-  };
-}
-
-function toRetrieved(row: ChunkRow): RetrievedChunk {
-  return {
-    chunkId: row.chunk_id,
-    documentId: row.document_id,
-    source: row.source,
-    title: row.title ?? undefined,
-    headingPath: row.heading === '' ? [] : row.heading.split(HEADING_SEPARATOR),
-    text: row.text,
-    start: row.start_offset,
-    end: row.end_offset,
-    score: row.score,
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * A chunk as a search finds it: where it comes from (document, source, title, heading path)
- * and its score, read from the chunk's row in the RAG database. BM25 and vector search
- * (rag-store.ts) both select chunks in this row shape. The heading path is stored as one
- * string, its titles joined with HEADING_SEPARATOR.
+ * and its score, read from the chunk's row in the RAG database. BM25 (bm25-search.ts) and
+ * vector search (rag-store.ts) both select chunks in this row shape. The heading path is
+ * stored as one string, its titles joined with HEADING_SEPARATOR.
  */
 
 /** Separates heading titles in the stored heading path. */

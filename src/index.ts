@@ -103,6 +103,7 @@ export {
   type SampleSummary,
   summarize,
 } from './measure/statistics.js';
+export { estimateTokens } from './measure/token-estimate.js';
 export { tandemHome } from './models/cache.js';
 export { CATALOG, type CatalogModel, findCatalogModel } from './models/catalog.js';
 export { DEMO_MODELS, type DemoModelName, ensureDemoModel } from './models/demo/demo-models.js';
@@ -118,8 +119,9 @@ export {
 } from './rag/ask.js';
 export { type CitationCheck, checkCitations, parseCitations } from './rag/citations.js';
 export { type Embedder, engineEmbedder } from './rag/embedder.js';
-export { type Chunk, chunkDocument, estimateTokens } from './rag/ingest/chunk.js';
+export { type Chunk, chunkDocument } from './rag/ingest/chunk.js';
 export { extractText } from './rag/ingest/extract.js';
 export { type IndexReport, indexPaths, indexTexts } from './rag/ingest/ingest.js';
-export { type RagCollection, RagStore, type RetrievedChunk } from './rag/rag-store.js';
+export { type RagCollection, RagStore } from './rag/rag-store.js';
 export { type RetrievalMode, retrieve } from './rag/search/retrieve.js';
+export type { RetrievedChunk } from './rag/search/retrieved-chunk.js';

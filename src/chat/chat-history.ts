@@ -8,7 +8,7 @@
  */
 
 import type { ChatMessage, Engine } from '../engines/spec.js';
-import { estimateTokens } from '../rag/ingest/chunk.js';
+import { estimateTokens } from '../measure/token-estimate.js';
 
 /** Tokens a chat template adds around each message (role markers, separators), at most. */
 const TEMPLATE_TOKENS_PER_MESSAGE = 8;

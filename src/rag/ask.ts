@@ -7,11 +7,11 @@
 import type { ChatMessage, Engine } from '../engines/spec.js';
 import { InvalidArgumentError } from '../errors.js';
 import { measureRun, type RunRequest, type RunResult } from '../generate/generate.js';
+import { estimateTokens } from '../measure/token-estimate.js';
 import { type CitationCheck, checkCitations } from './citations.js';
-import { estimateTokens } from './ingest/chunk.js';
-import type { RagCollection, RagStore, RetrievedChunk } from './rag-store.js';
-import { HEADING_SEPARATOR } from './rag-store.js';
+import type { RagCollection, RagStore } from './rag-store.js';
 import { type RetrievalMode, type RetrieveOptions, retrieve } from './search/retrieve.js';
+import { HEADING_SEPARATOR, type RetrievedChunk } from './search/retrieved-chunk.js';
 
 /** What tandem answers, without calling the model, when no chunk passes retrieval. */
 export const NOT_COVERED_ANSWER = 'The documents do not cover this question.';

@@ -5,30 +5,28 @@
  * step by triggers; vectors (sqlite-vec) are one `vec0` table per collection, created when
  * the collection first gets embeddings; `rag_postings` holds tandem's own BM25 postings
  * (postings.ts), written with the chunks. Every user value reaches SQL as a bound parameter.
+ * BM25 searches over these tables are search/bm25-search.ts's; the store answers them with it.
  */
 
 import * as sqliteVec from 'sqlite-vec';
 import { errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { type Database, openDatabase } from '../store/database.js';
 import type { Chunk } from './ingest/chunk.js';
-import {
-  BM25_HEADING_WEIGHT,
-  BM25_TEXT_WEIGHT,
-  bm25Contribution,
-  bm25Normaliser,
-} from './search/bm25.js';
-import { ftsTokens, queryTerms, termsMatchExpression } from './search/fts-query.js';
+import { Bm25Search } from './search/bm25-search.js';
+import { Bm25Statistics } from './search/bm25-statistics.js';
 import {
   chunkTerms,
   type PostingsChunk,
   PostingsIndex,
   type PostingsSearchStatistics,
   TermPostings,
-  type WeightedTerm,
 } from './search/postings.js';
-
-/** Separates heading titles in the stored heading path. */
-export const HEADING_SEPARATOR = ' › ';
+import {
+  type ChunkRow,
+  HEADING_SEPARATOR,
+  type RetrievedChunk,
+  toRetrieved,
+} from './search/retrieved-chunk.js';
 
 export interface RagCollection {
   id: number;
@@ -67,20 +65,6 @@ export interface DocumentWrite {
   vectors?: readonly Float32Array[] | undefined;
 }
 
-/** A chunk found by a search, with where it comes from. */
-export interface RetrievedChunk {
-  chunkId: number;
-  documentId: number;
-  source: string;
-  title: string | undefined;
-  headingPath: string[];
-  text: string;
-  start: number;
-  end: number;
-  /** Higher is better: −bm25 for BM25, cosine similarity for vectors, the fused score for hybrid. */
-  score: number;
-}
-
 const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function checkCollectionName(name: string): string {
@@ -102,18 +86,6 @@ interface CollectionRow {
   chunk_count: number;
 }
 
-interface ChunkRow {
-  chunk_id: number;
-  document_id: number;
-  source: string;
-  title: string | null;
-  heading: string;
-  text: string;
-  start_offset: number;
-  end_offset: number;
-  score: number;
-}
-
 function toCollection(row: CollectionRow): RagCollection {
   return {
     id: row.id,
@@ -126,172 +98,32 @@ function toCollection(row: CollectionRow): RagCollection {
   };
 }
 
-function toRetrieved(row: ChunkRow): RetrievedChunk {
-  return {
-    chunkId: row.chunk_id,
-    documentId: row.document_id,
-    source: row.source,
-    title: row.title ?? undefined,
-    headingPath: row.heading === '' ? [] : row.heading.split(HEADING_SEPARATOR),
-    text: row.text,
-    start: row.start_offset,
-    end: row.end_offset,
-    score: row.score,
-  };
-}
-
 /** The vec0 table of a collection (its id is an integer, so the name is safe). */
 function vectorTable(collectionId: number): string {
   if (!Number.isSafeInteger(collectionId)) throw new TandemError('Invalid collection id.');
   return `rag_vectors_${collectionId}`;
 }
 
-interface CorpusStatistics {
-  rows: number;
-  /** Rows whose token counts may differ from FTS5's: pruning is only exact without them. */
-  unsureRows: number;
-  /** FTS5's avgdl: all tokens of all rows (every column) over the rows, as FTS5 divides. */
-  averageLength: number;
-}
-
-const NON_ASCII = /[\u0080-\uffff]/;
 /**
  * Characters beyond Latin (U+0250 on, surrogates included) but the heading separator '›':
  * tandem's tokenizer follows SQLite's tables, but SQLite's Unicode data is older, so counts
  * there may differ by a token.
  */
 const TOKENIZER_UNSURE = /[\u0250-\u2039\u203b-\uffff]/;
-const matchers = new WeakMap<ReadonlyMap<string, number>, RegExp | undefined>();
-
-/** A regex for the terms as whole ASCII tokens; undefined when a term is not plain ASCII. */
-function asciiTermMatcher(idf: ReadonlyMap<string, number>): RegExp | undefined {
-  if (matchers.has(idf)) return matchers.get(idf);
-  const terms = [...idf.keys()];
-  const matcher = terms.every((term) => /^[a-z0-9]+$/.test(term))
-    ? new RegExp(`(?<![a-z0-9])(?:${terms.join('|')})(?![a-z0-9])`, 'g')
-    : undefined;
-  matchers.set(idf, matcher);
-  return matcher;
-}
-
-/**
- * FTS5's bm25() of one row (fts5_aux.c), computed here from the row's text: a phrase's
- * frequency is its count in each column times the column's weight, summed; the row's length
- * D is its tokens in all columns; avgdl the corpus average of that.
- */
-function bm25Score(
-  row: { text: string; heading: string; text_terms: number; heading_terms: number },
-  idf: ReadonlyMap<string, number>,
-  statistics: CorpusStatistics,
-): number {
-  const frequencies = new Map<string, number>();
-  const matcher = asciiTermMatcher(idf);
-  const count = (text: string, weight: number) => {
-    // ASCII text and terms: one native regex pass finds the terms as whole tokens.
-    if (matcher !== undefined && !NON_ASCII.test(text)) {
-      for (const match of text.toLowerCase().matchAll(matcher)) {
-        const token = match[0];
-        frequencies.set(token, (frequencies.get(token) ?? 0) + weight);
-      }
-      return;
-    }
-    for (const token of ftsTokens(text)) {
-      if (idf.has(token)) frequencies.set(token, (frequencies.get(token) ?? 0) + weight);
-    }
-  };
-  count(row.text, BM25_TEXT_WEIGHT);
-  count(row.heading, BM25_HEADING_WEIGHT);
-  const normaliser = bm25Normaliser(row.text_terms + row.heading_terms, statistics.averageLength);
-  // Summed in query order, as FTS5 sums its phrases, so equal rows tie exactly.
-  let score = 0;
-  for (const [term, weight] of idf) {
-    const frequency = frequencies.get(term);
-    if (frequency !== undefined) score += bm25Contribution(weight, frequency, normaliser);
-  }
-  return score;
-}
-
-/**
- * Corpus statistics and document frequencies for BM25, cached until the database changes:
- * by this connection (invalidate()) or by another one (PRAGMA data_version).
- */
-class Bm25Statistics {
-  readonly #db: Database;
-  #version: number | undefined;
-  #statistics: CorpusStatistics | undefined;
-  readonly #terms = new Map<string, { frequency: number; idf: number }>();
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
-  invalidate(): void {
-    this.#version = undefined;
-  }
-
-  #fresh(): void {
-    const version = this.#db.pragma('data_version', { simple: true }) as number;
-    if (version === this.#version) return;
-    this.#version = version;
-    this.#statistics = undefined;
-    this.#terms.clear();
-  }
-
-  statistics(): CorpusStatistics {
-    this.#fresh();
-    this.#statistics ??= (() => {
-      const row = this.#db
-        .prepare(
-          `SELECT COUNT(*) AS rows, COALESCE(SUM(text_terms + heading_terms), 0) AS tokens,
-             COALESCE(SUM(exact_terms = 0), 0) AS unsure
-           FROM rag_chunks`,
-        )
-        .get() as { rows: number; tokens: number; unsure: number };
-      return {
-        rows: row.rows,
-        unsureRows: row.unsure,
-        // 1 for an empty index, so lengths never divide by 0.
-        averageLength: row.rows === 0 || row.tokens === 0 ? 1 : row.tokens / row.rows,
-      };
-    })();
-    return this.#statistics;
-  }
-
-  /**
-   * The term's document frequency (rows holding it) and its idf, FTS5's
-   * log((N − n + 0.5) / (n + 0.5)) floored at 1e-6. The logarithm is SQLite's ln(), which
-   * is the C library's log() that FTS5 calls: V8's Math.log differs from it in the last bit
-   * for about half of all inputs, and that bit decides the order of near-ties.
-   */
-  term(term: string): { frequency: number; idf: number } {
-    this.#fresh();
-    let entry = this.#terms.get(term);
-    if (entry === undefined) {
-      const rows = this.statistics().rows;
-      const row = this.#db
-        .prepare(
-          'SELECT doc, ln((? - doc + 0.5) / (doc + 0.5)) AS idf FROM rag_chunks_fts_vocab WHERE term = ?',
-        )
-        .get(rows, term) as { doc: number; idf: number | null } | undefined;
-      const idf = row?.idf ?? 0;
-      entry = { frequency: row?.doc ?? 0, idf: idf <= 0 ? 1e-6 : idf };
-      this.#terms.set(term, entry);
-    }
-    return entry;
-  }
-}
 
 export class RagStore {
   readonly db: Database;
   #vectorsLoaded: boolean | string = false;
   readonly #bm25: Bm25Statistics;
   readonly #postings: PostingsIndex;
+  readonly #bm25Search: Bm25Search;
 
   /** Builds the postings of collections indexed before tandem kept its own (schema 2). */
   constructor(db: Database) {
     this.db = db;
     this.#bm25 = new Bm25Statistics(db);
     this.#postings = new PostingsIndex(db);
+    this.#bm25Search = new Bm25Search(db, this.#bm25, this.#postings);
     const pending = db
       .prepare('SELECT id FROM rag_collections WHERE postings_ready = 0')
       .pluck()
@@ -593,104 +425,20 @@ export class RagStore {
 
   /**
    * BM25 over the collection's chunks: the best `k`, best first, with FTS5's bm25() scores
-   * (k1 1.2, b 0.75; text weight 1, heading 0.5; corpus statistics over the whole index).
-   *
-   * Exact, and fast on large indexes: tandem's own postings (postings.ts) find the best
-   * chunks with MaxScore, reading every posting only of the terms that can still decide the
-   * top k; the winners are then scored from their text in query order, as FTS5 sums, so
-   * scores and ties come out as FTS5's. When some chunk's text may be tokenized differently
-   * from FTS5 (scripts beyond Latin), FTS5 scores every match itself.
+   * (see {@link Bm25Search.searchBm25}).
    */
   searchBm25(collection: RagCollection, query: string, k: number): RetrievedChunk[] {
-    this.lastBm25Plan = 'none';
-    this.lastPostingsSearch = undefined;
-    const terms = queryTerms(query);
-    if (terms.length === 0) return [];
-    // One read transaction: statistics, postings and rows all see one snapshot.
-    return this.db.transaction(() => {
-      const found = this.#searchBm25Postings(collection, terms, k);
-      if (found !== undefined) return found;
-      this.lastBm25Plan = 'full';
-      return this.#searchBm25Full(collection, terms, k);
-    })();
+    return this.#bm25Search.searchBm25(collection, query, k);
   }
 
   /** How the last BM25 search was answered (for tests and diagnostics). */
-  lastBm25Plan: 'postings' | 'full' | 'none' = 'none';
+  get lastBm25Plan(): Bm25Search['lastBm25Plan'] {
+    return this.#bm25Search.lastBm25Plan;
+  }
+
   /** The work the last search on the postings took (for tests and the benchmark). */
-  lastPostingsSearch: PostingsSearchStatistics | undefined;
-
-  #searchBm25Full(
-    collection: RagCollection,
-    terms: readonly string[],
-    k: number,
-  ): RetrievedChunk[] {
-    const rows = this.db
-      .prepare(
-        `SELECT c.id AS chunk_id, c.document_id, d.source, d.title, c.heading, c.text,
-           c.start_offset, c.end_offset, -bm25(rag_chunks_fts, ${BM25_TEXT_WEIGHT}, ${BM25_HEADING_WEIGHT}) AS score
-         FROM rag_chunks_fts
-         JOIN rag_chunks c ON c.id = rag_chunks_fts.rowid
-         JOIN rag_documents d ON d.id = c.document_id
-         WHERE rag_chunks_fts MATCH ? AND d.collection_id = ?
-         ORDER BY bm25(rag_chunks_fts, ${BM25_TEXT_WEIGHT}, ${BM25_HEADING_WEIGHT})
-         LIMIT ?`,
-      )
-      .all(termsMatchExpression(terms), collection.id, k) as ChunkRow[];
-    return rows.map(toRetrieved);
-  }
-
-  #searchBm25Postings(
-    collection: RagCollection,
-    terms: readonly string[],
-    k: number,
-  ): RetrievedChunk[] | undefined {
-    const statistics = this.#bm25.statistics();
-    if (statistics.rows === 0) return [];
-    if (statistics.unsureRows > 0) return undefined;
-    const idf = new Map<string, number>();
-    const weighted: WeightedTerm[] = [];
-    for (const term of terms) {
-      const { frequency, idf: weight } = this.#bm25.term(term);
-      if (frequency === 0) continue;
-      idf.set(term, weight);
-      weighted.push({ term, idf: weight });
-    }
-    if (weighted.length === 0) return [];
-    const result = this.#postings.search(collection.id, weighted, k, statistics.averageLength);
-    if (result === undefined) return undefined;
-    this.lastBm25Plan = 'postings';
-    this.lastPostingsSearch = result.statistics;
-    return this.#chunkRows(
-      collection,
-      result.candidates.map((candidate) => candidate.id),
-    )
-      .map((row) => ({ ...row, score: bm25Score(row, idf, statistics) }))
-      .sort((left, right) => right.score - left.score || left.chunk_id - right.chunk_id)
-      .slice(0, k)
-      .map(toRetrieved);
-  }
-
-  /** Chunks of the collection by id, with their texts and lengths. */
-  #chunkRows(
-    collection: RagCollection,
-    ids: readonly number[],
-  ): (ChunkRow & { text_terms: number; heading_terms: number })[] {
-    if (ids.length === 0) return [];
-    return this.db
-      .prepare(
-        // CROSS JOIN keeps this order: look the chunks up by id, never scan them.
-        `SELECT c.id AS chunk_id, c.document_id, d.source, d.title, c.heading, c.text,
-           c.start_offset, c.end_offset, c.text_terms, c.heading_terms, 0 AS score
-         FROM json_each(?) AS candidate
-         CROSS JOIN rag_chunks c ON c.id = candidate.value
-         CROSS JOIN rag_documents d ON d.id = c.document_id
-         WHERE d.collection_id = ?`,
-      )
-      .all(JSON.stringify(ids), collection.id) as (ChunkRow & {
-      text_terms: number;
-      heading_terms: number;
-    })[];
+  get lastPostingsSearch(): PostingsSearchStatistics | undefined {
+    return this.#bm25Search.lastPostingsSearch;
   }
 
   /** Nearest chunks by cosine similarity (vectors are stored unit length), best first. */

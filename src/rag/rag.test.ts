@@ -13,10 +13,11 @@ import type { Embedder } from './embedder.js';
 import { normalized } from './embedder.js';
 import { DocumentBatch } from './ingest/document-batch.js';
 import { indexPaths, indexTexts } from './ingest/ingest.js';
-import { type RagCollection, RagStore, type RetrievedChunk } from './rag-store.js';
+import { type RagCollection, RagStore } from './rag-store.js';
 import { queryTerms, termsMatchExpression } from './search/fts-query.js';
 import { decodeBlock, type Posting, PostingsIndex } from './search/postings.js';
 import { reciprocalRankFusion, retrieve } from './search/retrieve.js';
+import type { RetrievedChunk } from './search/retrieved-chunk.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tandem-rag-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

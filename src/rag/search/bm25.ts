@@ -1,8 +1,8 @@
 /**
  * FTS5's bm25() (fts5_aux.c) as tandem computes it outside FTS5: its constants and one
- * phrase's part of a row's score (the idf comes from SQLite, see rag-store.ts). Every path
- * that scores a row (texts in rag-store.ts, postings in postings.ts) uses these, so their
- * sums round alike.
+ * phrase's part of a row's score (the idf comes from SQLite, see bm25-statistics.ts). Every
+ * path that scores a row (texts in bm25-search.ts, postings in postings.ts) uses these, so
+ * their sums round alike.
  */
 
 /** FTS5's bm25() constants. */

@@ -6,7 +6,8 @@
 
 import { InvalidArgumentError } from '../../errors.js';
 import type { Embedder } from '../embedder.js';
-import type { RagCollection, RagStore, RetrievedChunk } from '../rag-store.js';
+import type { RagCollection, RagStore } from '../rag-store.js';
+import type { RetrievedChunk } from './retrieved-chunk.js';
 
 export const RETRIEVAL_MODES = ['bm25', 'vector', 'hybrid'] as const;
 export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];

@@ -2,7 +2,7 @@
  * The shapes of a benchmark run (types only). The runner produces them, the store keeps
  * them, the reports render them. Times are milliseconds; `…AtMs` are from the run's start.
  */
-import type { EngineId, FinishReason } from '../engines/spec.js';
+import type { FinishReason } from '../engines/spec.js';
 import type { MachineInfo } from '../measure/machine.js';
 import type { SampleSummary } from '../measure/statistics.js';
 import type { GenerationTimings, TokenUsage, UsageDevice } from '../measure/usage-record.js';

@@ -1,10 +1,5 @@
 import { type CreateEngineOptions, createEngine, engineKind } from '../engines/registry.js';
-import type {
-  ChatMessage,
-  Engine,
-  GenerateRequest,
-  StreamPart,
-} from '../engines/spec.js';
+import type { ChatMessage, Engine, GenerateRequest, StreamPart } from '../engines/spec.js';
 import { AbortedError, InvalidArgumentError, TandemError } from '../errors.js';
 import { type GenerationMeasurement, measureGeneration } from '../measure/generation-timing.js';
 import { PeakRssSampler } from '../measure/memory.js';

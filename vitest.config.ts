@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      'scripts/**/*.test.ts',
       'src/**/*.test.ts',
       'test/**/*.test.ts',
       'e2e/**/*.test.ts',

@@ -94,7 +94,7 @@ function toPosix(path) {
 function walk(root, folder, out) {
   const absolute = join(root, folder);
   if (!existsSync(absolute)) return out;
-  for (const entry of readdirSync(absolute)) {
+  for (const entry of readdirSync(absolute).sort()) {
     if (entry === 'node_modules' || entry === 'dist' || entry === 'build') continue;
     const path = join(absolute, entry);
     if (statSync(path).isDirectory()) walk(root, toPosix(relative(root, path)), out);

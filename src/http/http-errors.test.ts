@@ -4,7 +4,7 @@ import {
   isRetryableStatus,
   parseRetryAfterMs,
   summarizeErrorBody,
-} from './http-errors.js';
+} from './network-errors.js';
 
 describe('summarizeErrorBody', () => {
   it('takes the message of the usual JSON error shapes', () => {

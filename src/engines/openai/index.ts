@@ -8,7 +8,7 @@ export {
   isRetryableStatus,
   parseRetryAfterMs,
   summarizeErrorBody,
-} from '../../http/http-errors.js';
+} from '../../http/network-errors.js';
 export {
   defaultRetryPolicy,
   type RetryPolicy,

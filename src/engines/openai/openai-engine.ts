@@ -48,7 +48,7 @@ import {
   isRetryableStatus,
   parseRetryAfterMs,
   summarizeErrorBody,
-} from '../../http/http-errors.js';
+} from '../../http/network-errors.js';
 import { raceAbort } from '../../http/race-abort.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from '../../http/retry-policy.js';
 import { SseParser } from '../../http/sse-parser.js';

@@ -1,75 +1,18 @@
 /**
- * Turning HTTP failures into one-line messages: error bodies in short, Retry-After, and
- * the network error codes hidden in a fetch failure's `cause`.
+ * The wording of network failures, in one place: what a refused connection, a name that
+ * does not resolve, a timeout or a TLS error says, and the host a message names. The codes
+ * are found in a fetch failure's `cause` (and its chain); two wordings live here side by
+ * side, the openai engine's (classifyNetworkError, describeNetworkCode) and the
+ * downloads' (networkReason), each pinned by its messages' tests.
  */
 
-const shortTextLength = 200;
-
-function collapse(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function shorten(text: string): string {
-  const collapsed = collapse(text);
-  return collapsed.length > shortTextLength
-    ? `${collapsed.slice(0, shortTextLength - 1)}…`
-    : collapsed;
-}
-
-/**
- * The error message in an HTTP error body, in short: OpenAI's `{"error":{"message"}}`,
- * `{"error":"..."}` (Ollama), `{"message"}` / `{"detail"}` (FastAPI, vLLM), or the first
- * 200 characters of the text.
- */
-export function summarizeErrorBody(body: string): string {
-  const trimmed = body.trim();
-  if (trimmed === '') return '(empty body)';
+/** The host (and port) a message names; the text itself when it is not a URL. */
+export function hostOf(url: string): string {
   try {
-    const message = findErrorMessage(JSON.parse(trimmed));
-    if (message !== undefined) return shorten(message);
+    return new URL(url).host;
   } catch {
-    // Not JSON: fall through to the raw text.
+    return url;
   }
-  return shorten(trimmed);
-}
-
-export function findErrorMessage(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const error = record.error;
-  if (typeof error === 'string' && error !== '') return error;
-  if (typeof error === 'object' && error !== null) {
-    const message = (error as Record<string, unknown>).message;
-    if (typeof message === 'string' && message !== '') return message;
-  }
-  for (const key of ['message', 'detail'] as const) {
-    const candidate = record[key];
-    if (typeof candidate === 'string' && candidate !== '') return candidate;
-    if (Array.isArray(candidate) && candidate.length > 0) return JSON.stringify(candidate);
-  }
-  return undefined;
-}
-
-/** 408, 409, 429 and 5xx are worth another try. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
-
-/**
- * Milliseconds to wait from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP
- * date, relative to `nowEpochMs`). Undefined when absent or unreadable; never negative.
- */
-export function parseRetryAfterMs(headers: Headers, nowEpochMs: number): number | undefined {
-  const milliseconds = headers.get('retry-after-ms');
-  if (milliseconds !== null && /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(milliseconds)) {
-    return Number(milliseconds);
-  }
-  const value = headers.get('retry-after')?.trim();
-  if (value === undefined || value === '') return undefined;
-  if (/^[0-9]+(\.[0-9]+)?$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowEpochMs);
 }
 
 export type NetworkFailure =
@@ -153,4 +96,37 @@ export function describeNetworkCode(code: string | undefined): string {
     default:
       return code;
   }
+}
+
+/** The network-level reason of a failed fetch, in a few words. */
+export function networkReason(error: unknown): string {
+  const cause =
+    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'DNS lookup failed';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connection timed out';
+    case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
+      return 'network unreachable';
+    case 'CERT_HAS_EXPIRED':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return `TLS error ${code}`;
+    default:
+      break;
+  }
+  if (code !== undefined) return code;
+  const message =
+    cause instanceof Error ? cause.message : error instanceof Error ? error.message : '';
+  return (message.split('\n')[0] ?? '').trim() || 'network error';
 }

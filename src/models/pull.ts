@@ -10,6 +10,7 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortedError, DownloadError, TimeoutError } from '../errors.js';
+import { hostOf, networkReason } from '../http/network-errors.js';
 import { formatBytes } from '../units.js';
 import { cachedModelPath, fileSize, PARTIAL_DOWNLOAD_SUFFIX } from './cache.js';
 import { type CatalogModel, huggingFaceUrl, isCatalogSizeVerified } from './catalog.js';
@@ -54,49 +55,8 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const SPEED_WINDOW_MS = 5000;
 
-export function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-}
-
 function seconds(milliseconds: number): string {
   return `${Number((milliseconds / 1000).toFixed(1))} s`;
-}
-
-/** The network-level reason of a failed fetch, in a few words. */
-export function networkReason(error: unknown): string {
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'DNS lookup failed';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connection timed out';
-    case 'ENETUNREACH':
-    case 'EHOSTUNREACH':
-      return 'network unreachable';
-    case 'CERT_HAS_EXPIRED':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-      return `TLS error ${code}`;
-    default:
-      break;
-  }
-  if (code !== undefined) return code;
-  const message =
-    cause instanceof Error ? cause.message : error instanceof Error ? error.message : '';
-  return (message.split('\n')[0] ?? '').trim() || 'network error';
 }
 
 function unreachableError(url: string, reason: string, cause?: unknown): DownloadError {

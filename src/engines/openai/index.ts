@@ -4,11 +4,11 @@ export {
   tcpConnectProbe,
 } from '../../http/connect-probe.js';
 export {
-  classifyNetworkError,
   isRetryableStatus,
   parseRetryAfterMs,
   summarizeErrorBody,
-} from '../../http/network-errors.js';
+} from '../../http/http-errors.js';
+export { classifyNetworkError } from '../../http/network-errors.js';
 export {
   defaultRetryPolicy,
   type RetryPolicy,

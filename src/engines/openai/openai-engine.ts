@@ -42,13 +42,12 @@ import {
   type HttpResponse,
 } from '../../http/http-client.js';
 import {
-  classifyNetworkError,
-  describeNetworkCode,
   findErrorMessage,
   isRetryableStatus,
   parseRetryAfterMs,
   summarizeErrorBody,
-} from '../../http/network-errors.js';
+} from '../../http/http-errors.js';
+import { classifyNetworkError, describeNetworkCode } from '../../http/network-errors.js';
 import { raceAbort } from '../../http/race-abort.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from '../../http/retry-policy.js';
 import { SseParser } from '../../http/sse-parser.js';

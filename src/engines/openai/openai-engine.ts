@@ -49,6 +49,7 @@ import {
 } from '../../http/http-errors.js';
 import { classifyNetworkError, describeNetworkCode } from '../../http/network-errors.js';
 import { raceAbort } from '../../http/race-abort.js';
+import { readTextCapped } from '../../http/read-text-capped.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from '../../http/retry-policy.js';
 import { SseParser } from '../../http/sse-parser.js';
 import type {
@@ -133,7 +134,6 @@ export interface OpenAIEngine extends Engine {
 
 /** undici's default TCP connect timeout, used by Node's fetch. */
 const fetchConnectTimeoutMs = 10_000;
-const maxErrorBodyCharacters = 64 * 1024;
 /** An embeddings answer longer than this is refused (a server that never stops sending). */
 const maxEmbeddingsBodyCharacters = 256 * 1024 * 1024;
 
@@ -200,20 +200,6 @@ function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
 function isRetryableError(error: unknown): boolean {
   if (error instanceof ApiCallError) return error.isRetryable;
   return error instanceof EndpointUnreachableError || error instanceof StreamInterruptedError;
-}
-
-async function readTextCapped(response: HttpResponse, signal: AbortSignal): Promise<string> {
-  let text = '';
-  try {
-    while (text.length < maxErrorBodyCharacters) {
-      const chunk = await raceAbort(response.read(), signal);
-      if (chunk === undefined) break;
-      text += chunk.text;
-    }
-  } finally {
-    response.cancel();
-  }
-  return text.slice(0, maxErrorBodyCharacters);
 }
 
 class OpenAICompatibleEngine implements OpenAIEngine {

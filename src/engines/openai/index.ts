@@ -16,6 +16,7 @@ export {
   resolveRetryPolicy,
   retryDelayMs,
 } from '../../http/retry-policy.js';
+export type { Sleep } from '../../http/sleep.js';
 export {
   type ServerSentEvent,
   SseParser,
@@ -36,7 +37,6 @@ export {
   createOpenAIEngine,
   type OpenAIEngine,
   type OpenAIEngineOptions,
-  type Sleep,
 } from './openai-engine.js';
 export {
   type BaseUrlSource,

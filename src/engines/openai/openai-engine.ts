@@ -50,7 +50,13 @@ import {
 import { classifyNetworkError, describeNetworkCode } from '../../http/network-errors.js';
 import { raceAbort } from '../../http/race-abort.js';
 import { readTextCapped } from '../../http/read-text-capped.js';
-import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from '../../http/retry-policy.js';
+import {
+  isRetryableError,
+  type RetryPolicy,
+  resolveRetryPolicy,
+  retryDelayMs,
+} from '../../http/retry-policy.js';
+import { defaultSleep, type Sleep } from '../../http/sleep.js';
 import { SseParser } from '../../http/sse-parser.js';
 import type {
   Clock,
@@ -73,8 +79,6 @@ import {
   presets,
   resolvePresetBaseUrl,
 } from './presets.js';
-
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export interface OpenAIEngineOptions {
   /** Alias or server id, e.g. `phi-4-mini` (resolved through GET /models) or `phi4-mini:latest`. */
@@ -137,23 +141,6 @@ const fetchConnectTimeoutMs = 10_000;
 /** An embeddings answer longer than this is refused (a server that never stops sending). */
 const maxEmbeddingsBodyCharacters = 256 * 1024 * 1024;
 
-const defaultSleep: Sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
     throw new InvalidArgumentError(`${name} must be a positive number of milliseconds.`);
@@ -195,11 +182,6 @@ function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
   const jsonSchema: Record<string, unknown> = { name: format.name, schema: format.schema };
   if (format.strict !== undefined) jsonSchema.strict = format.strict;
   return { type: 'json_schema', json_schema: jsonSchema };
-}
-
-function isRetryableError(error: unknown): boolean {
-  if (error instanceof ApiCallError) return error.isRetryable;
-  return error instanceof EndpointUnreachableError || error instanceof StreamInterruptedError;
 }
 
 class OpenAICompatibleEngine implements OpenAIEngine {

@@ -21,7 +21,6 @@ import { setMaxListeners } from 'node:events';
 import {
   AbortedError,
   ApiCallError,
-  EndpointUnreachableError,
   InvalidArgumentError,
   StreamInterruptedError,
   TandemError,
@@ -41,13 +40,7 @@ import {
   type HttpExchange,
   type HttpResponse,
 } from '../../http/http-client.js';
-import {
-  findErrorMessage,
-  isRetryableStatus,
-  parseRetryAfterMs,
-  summarizeErrorBody,
-} from '../../http/http-errors.js';
-import { classifyNetworkError, describeNetworkCode } from '../../http/network-errors.js';
+import { findErrorMessage, summarizeErrorBody } from '../../http/http-errors.js';
 import { raceAbort } from '../../http/race-abort.js';
 import { readTextCapped } from '../../http/read-text-capped.js';
 import {
@@ -70,6 +63,7 @@ import type {
   StreamPart,
 } from '../spec.js';
 import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
+import { capitalize, ErrorMapping, seconds } from './error-mapping.js';
 import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
 import {
   type BaseUrlSource,
@@ -167,15 +161,6 @@ function newDisposalController(): AbortController {
   return controller;
 }
 
-function seconds(ms: number): string {
-  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${ms} ms`;
-}
-
-/** `the server at …` at the start of a sentence; product names keep their spelling. */
-function capitalize(text: string): string {
-  return text.startsWith('the ') ? `The ${text.slice(4)}` : text;
-}
-
 /** A response format as the OpenAI API spells it (`response_format`). */
 function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
   if (format.type === 'json_object') return { type: 'json_object' };
@@ -187,10 +172,8 @@ function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
 class OpenAICompatibleEngine implements OpenAIEngine {
   readonly #options: OpenAIEngineOptions;
   readonly #http: HttpClient;
-  /** The limit on a request's own TCP connection. */
-  readonly #requestConnectTimeoutMs: number;
+  readonly #errors: ErrorMapping;
   readonly #clock: Clock;
-  readonly #wallClock: () => number;
   readonly #random: () => number;
   readonly #sleep: Sleep;
   readonly #connectProbe: ConnectProbe | undefined;
@@ -226,7 +209,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     }
     this.#options = options;
     this.#clock = options.clock ?? (() => performance.now());
-    this.#wallClock = options.wallClock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#connectProbe =
@@ -246,16 +228,25 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       options.firstByteTimeoutMs ?? 120_000,
     );
     this.#idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
+    /** The limit on a request's own TCP connection. */
+    let requestConnectTimeoutMs: number;
     if (options.fetch === undefined) {
       this.#http = createHttpClient({
         clock: this.#clock,
         connectTimeoutMs: this.#connectTimeoutMs,
       });
-      this.#requestConnectTimeoutMs = this.#connectTimeoutMs;
+      requestConnectTimeoutMs = this.#connectTimeoutMs;
     } else {
       this.#http = createFetchHttpClient(options.fetch, this.#clock);
-      this.#requestConnectTimeoutMs = fetchConnectTimeoutMs;
+      requestConnectTimeoutMs = fetchConnectTimeoutMs;
     }
+    this.#errors = new ErrorMapping({
+      preset: options.preset,
+      baseUrl: () => this.#baseUrl,
+      disposalSignal: this.#disposal.signal,
+      requestConnectTimeoutMs,
+      wallClock: options.wallClock ?? Date.now,
+    });
     this.#streaming = options.stream ?? true;
     if (options.baseUrl !== undefined) {
       this.#baseUrl = this.#normalizeBaseUrl(options.baseUrl);
@@ -319,7 +310,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
    */
   async embed(request: EmbedRequest): Promise<EmbedResult> {
     const signal = request.signal;
-    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#abortedError();
+    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#errors.abortedError();
     if (request.inputs.length === 0) return { embeddings: [], promptTokens: 0 };
     await this.load(signal === undefined ? {} : { signal });
     const baseUrl = await this.#resolveBaseUrl();
@@ -365,7 +356,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       this.#resolvedModelId = this.#options.model;
       return;
     }
-    const resolution = resolveModelId(this.#options.model, ids, this.#describeServer());
+    const resolution = resolveModelId(this.#options.model, ids, this.#errors.describeServer());
     this.#resolution = resolution;
     this.#resolvedModelId = resolution.id;
   }
@@ -395,10 +386,10 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         throw new TimeoutError(
           'connect',
           this.#connectTimeoutMs,
-          `${capitalize(this.#describeServer())} did not accept a TCP connection within ${seconds(this.#connectTimeoutMs)} (connect timeout). ${this.#startHint()}`,
+          `${capitalize(this.#errors.describeServer())} did not accept a TCP connection within ${seconds(this.#connectTimeoutMs)} (connect timeout). ${this.#errors.startHint()}`,
         );
       }
-      throw this.#mapFailure(error, watch, baseUrl);
+      throw this.#errors.mapFailure(error, watch, baseUrl);
     } finally {
       watch.dispose();
     }
@@ -424,7 +415,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       );
       const text = await readTextCapped(response, watch.signal);
       if (response.status === 401 || response.status === 403) {
-        throw this.#apiCallError('GET', url, response, text);
+        throw this.#errors.apiCallError('GET', url, response, text);
       }
       if (response.status < 200 || response.status > 299) return undefined;
       let payload: unknown;
@@ -439,7 +430,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         .map((entry: unknown) => (entry as { id?: unknown } | null)?.id)
         .filter((id): id is string => typeof id === 'string' && id !== '');
     } catch (error) {
-      throw this.#mapFailure(error, watch, url);
+      throw this.#errors.mapFailure(error, watch, url);
     } finally {
       watch.dispose();
     }
@@ -485,7 +476,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
 
   async *#stream(request: GenerateRequest): AsyncGenerator<StreamPart> {
     const signal = request.signal;
-    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#abortedError();
+    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#errors.abortedError();
     await this.load(signal === undefined ? {} : { signal });
     const baseUrl = await this.#resolveBaseUrl();
     const url = `${baseUrl}/chat/completions`;
@@ -499,7 +490,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         try {
           writtenAtMs = await watch.race(exchange.written);
         } catch (error) {
-          throw this.#mapFailure(error, watch, url);
+          throw this.#errors.mapFailure(error, watch, url);
         }
         // t0 of the measurement: just before this attempt's request was written (after
         // connecting, which counts as queue time).
@@ -565,7 +556,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     } finally {
       watch.dispose();
     }
-    if (stopped) throw this.#abortedError();
+    if (stopped) throw this.#errors.abortedError();
   }
 
   /** Sends one attempt of the request; the first-byte timer starts now. */
@@ -598,7 +589,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
           text += chunk.text;
           if (text.length > maxEmbeddingsBodyCharacters) {
             throw new TandemError(
-              `${capitalize(this.#describeServer())} sent more than ${maxEmbeddingsBodyCharacters / (1024 * 1024)} MiB in answer to POST ${url}; embed fewer inputs at once.`,
+              `${capitalize(this.#errors.describeServer())} sent more than ${maxEmbeddingsBodyCharacters / (1024 * 1024)} MiB in answer to POST ${url}; embed fewer inputs at once.`,
             );
           }
           chunk = await this.#read(response, watch, url, false);
@@ -609,7 +600,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         response.cancel();
       }
     } catch (error) {
-      throw this.#mapFailure(error, watch, url);
+      throw this.#errors.mapFailure(error, watch, url);
     } finally {
       watch.dispose();
     }
@@ -617,7 +608,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
 
   /** `{data: [{index, embedding}], usage: {prompt_tokens}}`, read leniently. */
   #parseEmbeddings(text: string, inputCount: number): EmbedResult {
-    const server = capitalize(this.#describeServer());
+    const server = capitalize(this.#errors.describeServer());
     let payload: unknown;
     try {
       payload = JSON.parse(text);
@@ -686,16 +677,16 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     try {
       response = await watch.race(exchange.response);
     } catch (error) {
-      throw this.#mapFailure(error, watch, url);
+      throw this.#errors.mapFailure(error, watch, url);
     }
     if (response.status >= 200 && response.status <= 299) return response;
     let text: string;
     try {
       text = await readTextCapped(response, watch.signal);
     } catch (error) {
-      throw this.#mapFailure(error, watch, url);
+      throw this.#errors.mapFailure(error, watch, url);
     }
-    throw this.#apiCallError('POST', url, response, text);
+    throw this.#errors.apiCallError('POST', url, response, text);
   }
 
   /**
@@ -715,7 +706,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     try {
       chunk = await response.read();
     } catch (error) {
-      throw this.#mapFailure(error, watch, url, true);
+      throw this.#errors.mapFailure(error, watch, url, true);
     }
     if (isFirst) watch.disarm();
     else watch.endIdleWait();
@@ -737,7 +728,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         chunk = await this.#read(response, watch, url, isFirst);
       } catch (error) {
         if (error instanceof StreamInterruptedError) {
-          throw this.#interrupted(parser.statistics.eventCount, error);
+          throw this.#errors.interrupted(parser.statistics.eventCount, error);
         }
         throw error;
       }
@@ -758,7 +749,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
           yield* this.#inBandError(
             accumulator,
             new TandemError(
-              `${capitalize(this.#describeServer())} sent an event that is not JSON: ${summarizeErrorBody(event.data)}`,
+              `${capitalize(this.#errors.describeServer())} sent an event that is not JSON: ${summarizeErrorBody(event.data)}`,
             ),
             event.arrivedAtMs,
           );
@@ -767,7 +758,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         if (accepted.kind === 'error') {
           yield* this.#inBandError(
             accumulator,
-            this.#inBandApiError(url, accepted.error, event.data),
+            this.#errors.inBandApiError(url, accepted.error, event.data),
             event.arrivedAtMs,
           );
           return;
@@ -781,7 +772,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
           yield accumulator.finishPart(arrivedAtMs);
           return;
         }
-        throw this.#interrupted(parser.statistics.eventCount);
+        throw this.#errors.interrupted(parser.statistics.eventCount);
       }
     }
   }
@@ -807,14 +798,14 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       payload = JSON.parse(text);
     } catch {
       throw new StreamInterruptedError(
-        `${capitalize(this.#describeServer())} sent an answer that is not JSON: ${summarizeErrorBody(text)}`,
+        `${capitalize(this.#errors.describeServer())} sent an answer that is not JSON: ${summarizeErrorBody(text)}`,
       );
     }
     const accepted = accumulator.accept(payload, arrivedAtMs);
     if (accepted.kind === 'error') {
       yield* this.#inBandError(
         accumulator,
-        this.#inBandApiError(url, accepted.error, text),
+        this.#errors.inBandApiError(url, accepted.error, text),
         arrivedAtMs,
       );
       return;
@@ -832,104 +823,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     const finish = accumulator.finishPart(arrivedAtMs);
     finish.finishReason = 'error';
     yield finish;
-  }
-
-  #inBandApiError(url: string, error: unknown, raw: string): ApiCallError {
-    const message = findErrorMessage({ error }) ?? summarizeErrorBody(raw);
-    const code = (error as { code?: unknown } | null)?.code;
-    const status = typeof code === 'number' && code >= 400 && code < 600 ? code : 200;
-    return new ApiCallError(
-      `${capitalize(this.#describeServer())} reported an error in the stream: ${summarizeErrorBody(message)}`,
-      url,
-      status,
-      raw,
-      false,
-    );
-  }
-
-  #apiCallError(
-    method: string,
-    url: string,
-    response: Pick<HttpResponse, 'status' | 'statusText' | 'headers'>,
-    text: string,
-  ): ApiCallError {
-    const retryAfterMs = parseRetryAfterMs(response.headers, this.#wallClock());
-    const statusText = response.statusText === '' ? '' : ` ${response.statusText}`;
-    return new ApiCallError(
-      `${capitalize(this.#describeServer())} answered HTTP ${response.status}${statusText} to ${method} ${url}: ${summarizeErrorBody(text)}`,
-      url,
-      response.status,
-      text,
-      isRetryableStatus(response.status),
-      retryAfterMs,
-    );
-  }
-
-  // --- errors --------------------------------------------------------------------------
-
-  #describeServer(): string {
-    const preset = this.#options.preset;
-    const name = preset === undefined ? 'the server' : presets[preset].displayName;
-    return `${name} at ${this.#baseUrl ?? '(unknown URL)'}`;
-  }
-
-  #startHint(): string {
-    return presets[this.#options.preset ?? 'openai'].startHint;
-  }
-
-  #abortedError(): AbortedError {
-    return this.#disposal.signal.aborted
-      ? new AbortedError('Stopped: the engine was disposed.')
-      : new AbortedError();
-  }
-
-  #interrupted(eventCount: number, cause?: unknown): StreamInterruptedError {
-    return new StreamInterruptedError(
-      `${capitalize(this.#describeServer())} closed the stream after ${eventCount} event${eventCount === 1 ? '' : 's'} without finishing; the partial answer is kept.`,
-      cause === undefined ? undefined : { cause },
-    );
-  }
-
-  /** Maps what a fetch, a body read or a probe threw to one of tandem's errors. */
-  #mapFailure(error: unknown, watch: AttemptWatch, url: string, duringBody = false): Error {
-    if (error instanceof TandemError) return error;
-    if (watch.timedOut !== undefined) {
-      const { phase, timeoutMs } = watch.timedOut;
-      const server = capitalize(this.#describeServer());
-      const message =
-        phase === 'idle'
-          ? `${server} sent nothing for ${seconds(timeoutMs)} in the middle of the answer (idle timeout); the partial answer is kept.`
-          : `${server} sent no answer to ${url} within ${seconds(timeoutMs)} (first-byte timeout); a cold server may still be loading the model: raise firstByteTimeoutMs.`;
-      return new TimeoutError(phase, timeoutMs, message);
-    }
-    if (watch.signal.aborted) return this.#abortedError();
-    const { failure, code } = classifyNetworkError(error);
-    if (failure === 'unreachable') {
-      return new EndpointUnreachableError(
-        url,
-        `Cannot reach ${this.#describeServer()} (${describeNetworkCode(code)}). ${this.#startHint()}`,
-        { cause: error },
-      );
-    }
-    if (failure === 'connect-timeout') {
-      return new TimeoutError(
-        'connect',
-        this.#requestConnectTimeoutMs,
-        `${capitalize(this.#describeServer())} did not accept a TCP connection in time (connect timeout). ${this.#startHint()}`,
-      );
-    }
-    if (duringBody || failure === 'closed') {
-      return new StreamInterruptedError(
-        `${capitalize(this.#describeServer())} closed the connection (${describeNetworkCode(code)}) before answering ${url}.`,
-        { cause: error },
-      );
-    }
-    const detail = error instanceof Error ? error.message : String(error);
-    return new EndpointUnreachableError(
-      url,
-      `Request to ${url} failed: ${detail}${code === undefined ? '' : ` (${code})`}.`,
-      { cause: error },
-    );
   }
 }
 

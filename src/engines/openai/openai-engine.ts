@@ -59,10 +59,10 @@ import type {
   EngineInfo,
   GenerateRequest,
   LoadOptions,
-  ResponseFormat,
   StreamPart,
 } from '../spec.js';
 import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
+import { requestBody } from './chat-completion-request.js';
 import { capitalize, ErrorMapping, seconds } from './error-mapping.js';
 import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
 import {
@@ -159,14 +159,6 @@ function newDisposalController(): AbortController {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   return controller;
-}
-
-/** A response format as the OpenAI API spells it (`response_format`). */
-function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
-  if (format.type === 'json_object') return { type: 'json_object' };
-  const jsonSchema: Record<string, unknown> = { name: format.name, schema: format.schema };
-  if (format.strict !== undefined) jsonSchema.strict = format.strict;
-  return { type: 'json_schema', json_schema: jsonSchema };
 }
 
 class OpenAICompatibleEngine implements OpenAIEngine {
@@ -449,38 +441,20 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     return { ...headers, ...this.#options.headers };
   }
 
-  #requestBody(request: GenerateRequest): Record<string, unknown> {
-    const body: Record<string, unknown> = {
-      model: this.#resolvedModelId ?? this.#options.model,
-      messages: request.messages.map((message) => ({
-        role: message.role,
-        content: message.content,
-      })),
-      stream: this.#streaming,
-    };
-    if (this.#streaming && this.#options.includeUsage !== false) {
-      body.stream_options = { include_usage: true };
-    }
-    if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
-    if (request.temperature !== undefined) body.temperature = request.temperature;
-    if (request.topP !== undefined) body.top_p = request.topP;
-    if (request.seed !== undefined) body.seed = request.seed;
-    if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop];
-    // vLLM, llama-server and SGLang honour it; others ignore unknown fields.
-    if (request.ignoreEos === true) body.ignore_eos = true;
-    if (request.responseFormat !== undefined) {
-      body.response_format = responseFormatBody(request.responseFormat);
-    }
-    return body;
-  }
-
   async *#stream(request: GenerateRequest): AsyncGenerator<StreamPart> {
     const signal = request.signal;
     if (signal?.aborted || this.#disposal.signal.aborted) throw this.#errors.abortedError();
     await this.load(signal === undefined ? {} : { signal });
     const baseUrl = await this.#resolveBaseUrl();
     const url = `${baseUrl}/chat/completions`;
-    const body = JSON.stringify(this.#requestBody(request));
+    const body = JSON.stringify(
+      requestBody(
+        request,
+        this.#resolvedModelId ?? this.#options.model,
+        this.#streaming,
+        this.#options.includeUsage,
+      ),
+    );
     for (let attempt = 0; ; attempt++) {
       const watch = new AttemptWatch([signal, this.#disposal.signal]);
       let failure: unknown;

@@ -37,7 +37,6 @@ import {
   createHttpClient,
   type HttpBodyChunk,
   type HttpClient,
-  type HttpExchange,
   type HttpResponse,
 } from '../../http/http-client.js';
 import { findErrorMessage, summarizeErrorBody } from '../../http/http-errors.js';
@@ -73,6 +72,7 @@ import {
   presets,
   resolvePresetBaseUrl,
 } from './presets.js';
+import { RequestAttempts } from './request-attempts.js';
 
 export interface OpenAIEngineOptions {
   /** Alias or server id, e.g. `phi-4-mini` (resolved through GET /models) or `phi4-mini:latest`. */
@@ -165,6 +165,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
   readonly #options: OpenAIEngineOptions;
   readonly #http: HttpClient;
   readonly #errors: ErrorMapping;
+  readonly #attempts: RequestAttempts;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #sleep: Sleep;
@@ -240,6 +241,18 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       wallClock: options.wallClock ?? Date.now,
     });
     this.#streaming = options.stream ?? true;
+    this.#attempts = new RequestAttempts({
+      http: this.#http,
+      errors: this.#errors,
+      clock: this.#clock,
+      disposalSignal: this.#disposal.signal,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      firstByteTimeoutMs: this.#firstByteTimeoutMs,
+      idleTimeoutMs: this.#idleTimeoutMs,
+      streaming: this.#streaming,
+      apiKey: options.apiKey,
+      headers: options.headers,
+    });
     if (options.baseUrl !== undefined) {
       this.#baseUrl = this.#normalizeBaseUrl(options.baseUrl);
       this.#baseUrlSource = 'option';
@@ -400,7 +413,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         this.#http.request({
           method: 'GET',
           url: new URL(url),
-          headers: this.#headers(false),
+          headers: this.#attempts.headers(false),
           signal: watch.signal,
         }).response,
         watch.signal,
@@ -430,17 +443,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
 
   // --- requests ------------------------------------------------------------------------
 
-  #headers(withBody: boolean, eventStream = withBody && this.#streaming): Record<string, string> {
-    const headers: Record<string, string> = {
-      accept: eventStream ? 'text/event-stream' : 'application/json',
-    };
-    if (withBody) headers['content-type'] = 'application/json';
-    if (this.#options.apiKey !== undefined) {
-      headers.authorization = `Bearer ${this.#options.apiKey}`;
-    }
-    return { ...headers, ...this.#options.headers };
-  }
-
   async *#stream(request: GenerateRequest): AsyncGenerator<StreamPart> {
     const signal = request.signal;
     if (signal?.aborted || this.#disposal.signal.aborted) throw this.#errors.abortedError();
@@ -459,7 +461,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       const watch = new AttemptWatch([signal, this.#disposal.signal]);
       let failure: unknown;
       try {
-        const exchange = this.#send(url, body, watch);
+        const exchange = this.#attempts.send(url, body, watch);
         let writtenAtMs: number;
         try {
           writtenAtMs = await watch.race(exchange.written);
@@ -469,7 +471,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         // t0 of the measurement: just before this attempt's request was written (after
         // connecting, which counts as queue time).
         yield { type: 'request-start', attempt: attempt + 1, arrivedAtMs: writtenAtMs };
-        const response = await this.#successfulResponse(exchange, watch, url);
+        const response = await this.#attempts.successfulResponse(exchange, watch, url);
         let answered = false;
         try {
           if (this.#streaming) yield* this.#readEventStream(response, watch, url);
@@ -533,32 +535,15 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     if (stopped) throw this.#errors.abortedError();
   }
 
-  /** Sends one attempt of the request; the first-byte timer starts now. */
-  #send(
-    url: string,
-    body: string,
-    watch: AttemptWatch,
-    headers: Record<string, string> = this.#headers(true),
-  ): HttpExchange {
-    watch.arm('first-byte', this.#firstByteTimeoutMs);
-    return this.#http.request({
-      method: 'POST',
-      url: new URL(url),
-      headers,
-      body,
-      signal: watch.signal,
-    });
-  }
-
   /** One attempt of a POST whose answer is one JSON document: its whole body as text. */
   async #postForJson(url: string, body: string, signal: AbortSignal | undefined): Promise<string> {
     const watch = new AttemptWatch([signal, this.#disposal.signal]);
     try {
-      const exchange = this.#send(url, body, watch, this.#headers(true, false));
-      const response = await this.#successfulResponse(exchange, watch, url);
+      const exchange = this.#attempts.send(url, body, watch, this.#attempts.headers(true, false));
+      const response = await this.#attempts.successfulResponse(exchange, watch, url);
       try {
         let text = '';
-        let chunk = await this.#read(response, watch, url, true);
+        let chunk = await this.#attempts.read(response, watch, url, true);
         while (chunk !== undefined) {
           text += chunk.text;
           if (text.length > maxEmbeddingsBodyCharacters) {
@@ -566,7 +551,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
               `${capitalize(this.#errors.describeServer())} sent more than ${maxEmbeddingsBodyCharacters / (1024 * 1024)} MiB in answer to POST ${url}; embed fewer inputs at once.`,
             );
           }
-          chunk = await this.#read(response, watch, url, false);
+          chunk = await this.#attempts.read(response, watch, url, false);
         }
         return text;
       } finally {
@@ -641,53 +626,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     };
   }
 
-  /** The response, once its head is in; an HTTP error status is thrown as ApiCallError. */
-  async #successfulResponse(
-    exchange: HttpExchange,
-    watch: AttemptWatch,
-    url: string,
-  ): Promise<HttpResponse> {
-    let response: HttpResponse;
-    try {
-      response = await watch.race(exchange.response);
-    } catch (error) {
-      throw this.#errors.mapFailure(error, watch, url);
-    }
-    if (response.status >= 200 && response.status <= 299) return response;
-    let text: string;
-    try {
-      text = await readTextCapped(response, watch.signal);
-    } catch (error) {
-      throw this.#errors.mapFailure(error, watch, url);
-    }
-    throw this.#errors.apiCallError('POST', url, response, text);
-  }
-
-  /**
-   * The next body chunk (stamped on arrival by the client), or undefined at the end. The
-   * first read runs under the first-byte timer; later ones under the idle timeout, which
-   * counts only the time spent waiting here. An abort (a timeout, the caller, dispose())
-   * rejects the read: the HTTP client listens to the attempt's signal.
-   */
-  async #read(
-    response: HttpResponse,
-    watch: AttemptWatch,
-    url: string,
-    isFirst: boolean,
-  ): Promise<HttpBodyChunk | undefined> {
-    if (!isFirst) watch.beginIdleWait(this.#idleTimeoutMs);
-    let chunk: HttpBodyChunk | undefined;
-    try {
-      chunk = await response.read();
-    } catch (error) {
-      throw this.#errors.mapFailure(error, watch, url, true);
-    }
-    if (isFirst) watch.disarm();
-    else watch.endIdleWait();
-    if (chunk !== undefined && chunk.text.length > 0) watch.streamStarted = true;
-    return chunk;
-  }
-
   async *#readEventStream(
     response: HttpResponse,
     watch: AttemptWatch,
@@ -699,7 +637,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     for (;;) {
       let chunk: HttpBodyChunk | undefined;
       try {
-        chunk = await this.#read(response, watch, url, isFirst);
+        chunk = await this.#attempts.read(response, watch, url, isFirst);
       } catch (error) {
         if (error instanceof StreamInterruptedError) {
           throw this.#errors.interrupted(parser.statistics.eventCount, error);
@@ -758,12 +696,12 @@ class OpenAICompatibleEngine implements OpenAIEngine {
   ): AsyncGenerator<StreamPart> {
     let text = '';
     let arrivedAtMs: number | undefined;
-    let chunk = await this.#read(response, watch, url, true);
+    let chunk = await this.#attempts.read(response, watch, url, true);
     while (chunk !== undefined) {
       text += chunk.text;
       // The answer is complete when its last bytes arrived.
       arrivedAtMs = chunk.arrivedAtMs;
-      chunk = await this.#read(response, watch, url, false);
+      chunk = await this.#attempts.read(response, watch, url, false);
     }
     arrivedAtMs ??= this.#clock();
     const accumulator = new ChatCompletionAccumulator();

@@ -22,7 +22,6 @@ import {
   AbortedError,
   ApiCallError,
   InvalidArgumentError,
-  StreamInterruptedError,
   TandemError,
   TimeoutError,
 } from '../../errors.js';
@@ -33,12 +32,7 @@ import {
   tcpConnectProbe,
 } from '../../http/connect-probe.js';
 import { createFetchHttpClient } from '../../http/fetch-http-client.js';
-import {
-  createHttpClient,
-  type HttpBodyChunk,
-  type HttpClient,
-  type HttpResponse,
-} from '../../http/http-client.js';
+import { createHttpClient, type HttpClient } from '../../http/http-client.js';
 import { findErrorMessage, summarizeErrorBody } from '../../http/http-errors.js';
 import { raceAbort } from '../../http/race-abort.js';
 import { readTextCapped } from '../../http/read-text-capped.js';
@@ -49,7 +43,6 @@ import {
   retryDelayMs,
 } from '../../http/retry-policy.js';
 import { defaultSleep, type Sleep } from '../../http/sleep.js';
-import { SseParser } from '../../http/sse-parser.js';
 import type {
   Clock,
   EmbedRequest,
@@ -60,7 +53,7 @@ import type {
   LoadOptions,
   StreamPart,
 } from '../spec.js';
-import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
+import { readEventStream, readWholeResponse } from './chat-completion-readers.js';
 import { requestBody } from './chat-completion-request.js';
 import { capitalize, ErrorMapping, seconds } from './error-mapping.js';
 import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
@@ -140,15 +133,6 @@ function positive(name: string, value: number): number {
     throw new InvalidArgumentError(`${name} must be a positive number of milliseconds.`);
   }
   return value;
-}
-
-/** An `event: error` event's data as an in-band error; undefined when it is not JSON. */
-function errorEventOf(data: string): { kind: 'error'; error: unknown } | undefined {
-  try {
-    return { kind: 'error', error: JSON.parse(data) };
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -474,8 +458,8 @@ class OpenAICompatibleEngine implements OpenAIEngine {
         const response = await this.#attempts.successfulResponse(exchange, watch, url);
         let answered = false;
         try {
-          if (this.#streaming) yield* this.#readEventStream(response, watch, url);
-          else yield* this.#readWholeResponse(response, watch, url);
+          if (this.#streaming) yield* readEventStream(this.#attempts, response, watch, url);
+          else yield* readWholeResponse(this.#attempts, response, watch, url);
           answered = true;
         } finally {
           watch.disarm();
@@ -624,117 +608,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
           ? promptTokens
           : undefined,
     };
-  }
-
-  async *#readEventStream(
-    response: HttpResponse,
-    watch: AttemptWatch,
-    url: string,
-  ): AsyncGenerator<StreamPart> {
-    const parser = new SseParser();
-    const accumulator = new ChatCompletionAccumulator();
-    let isFirst = true;
-    for (;;) {
-      let chunk: HttpBodyChunk | undefined;
-      try {
-        chunk = await this.#attempts.read(response, watch, url, isFirst);
-      } catch (error) {
-        if (error instanceof StreamInterruptedError) {
-          throw this.#errors.interrupted(parser.statistics.eventCount, error);
-        }
-        throw error;
-      }
-      isFirst = false;
-      const arrivedAtMs = chunk === undefined ? this.#clock() : chunk.arrivedAtMs;
-      const events =
-        chunk === undefined ? parser.end(arrivedAtMs) : parser.push(chunk.text, arrivedAtMs);
-      for (const event of events) {
-        if (event.data.trim() === '[DONE]') {
-          yield accumulator.finishPart(event.arrivedAtMs);
-          return;
-        }
-        const accepted =
-          event.event === 'error'
-            ? errorEventOf(event.data)
-            : accumulator.acceptData(event.data, event.arrivedAtMs);
-        if (accepted === undefined) {
-          yield* this.#inBandError(
-            accumulator,
-            new TandemError(
-              `${capitalize(this.#errors.describeServer())} sent an event that is not JSON: ${summarizeErrorBody(event.data)}`,
-            ),
-            event.arrivedAtMs,
-          );
-          return;
-        }
-        if (accepted.kind === 'error') {
-          yield* this.#inBandError(
-            accumulator,
-            this.#errors.inBandApiError(url, accepted.error, event.data),
-            event.arrivedAtMs,
-          );
-          return;
-        }
-        // A plain loop: yield* over an array in an async generator wraps every part in an
-        // extra async-from-sync iterator step.
-        for (const part of accepted.parts) yield part;
-      }
-      if (chunk === undefined) {
-        if (accumulator.hasFinishReason) {
-          yield accumulator.finishPart(arrivedAtMs);
-          return;
-        }
-        throw this.#errors.interrupted(parser.statistics.eventCount);
-      }
-    }
-  }
-
-  async *#readWholeResponse(
-    response: HttpResponse,
-    watch: AttemptWatch,
-    url: string,
-  ): AsyncGenerator<StreamPart> {
-    let text = '';
-    let arrivedAtMs: number | undefined;
-    let chunk = await this.#attempts.read(response, watch, url, true);
-    while (chunk !== undefined) {
-      text += chunk.text;
-      // The answer is complete when its last bytes arrived.
-      arrivedAtMs = chunk.arrivedAtMs;
-      chunk = await this.#attempts.read(response, watch, url, false);
-    }
-    arrivedAtMs ??= this.#clock();
-    const accumulator = new ChatCompletionAccumulator();
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      throw new StreamInterruptedError(
-        `${capitalize(this.#errors.describeServer())} sent an answer that is not JSON: ${summarizeErrorBody(text)}`,
-      );
-    }
-    const accepted = accumulator.accept(payload, arrivedAtMs);
-    if (accepted.kind === 'error') {
-      yield* this.#inBandError(
-        accumulator,
-        this.#errors.inBandApiError(url, accepted.error, text),
-        arrivedAtMs,
-      );
-      return;
-    }
-    yield* accepted.parts;
-    yield accumulator.finishPart(arrivedAtMs, 'stop');
-  }
-
-  *#inBandError(
-    accumulator: ChatCompletionAccumulator,
-    error: Error,
-    arrivedAtMs: number,
-  ): Generator<StreamPart> {
-    yield { type: 'error', error, arrivedAtMs };
-    const finish = accumulator.finishPart(arrivedAtMs);
-    finish.finishReason = 'error';
-    yield finish;
   }
 }
 

@@ -18,13 +18,7 @@
  *   `: ping` comment too) end the wait. Time the consumer spends between parts is not counted.
  */
 import { setMaxListeners } from 'node:events';
-import {
-  AbortedError,
-  ApiCallError,
-  InvalidArgumentError,
-  TandemError,
-  TimeoutError,
-} from '../../errors.js';
+import { AbortedError, ApiCallError, InvalidArgumentError, TimeoutError } from '../../errors.js';
 import { AttemptWatch } from '../../http/attempt-watch.js';
 import {
   type ConnectProbe,
@@ -33,7 +27,6 @@ import {
 } from '../../http/connect-probe.js';
 import { createFetchHttpClient } from '../../http/fetch-http-client.js';
 import { createHttpClient, type HttpClient } from '../../http/http-client.js';
-import { findErrorMessage, summarizeErrorBody } from '../../http/http-errors.js';
 import { raceAbort } from '../../http/race-abort.js';
 import { readTextCapped } from '../../http/read-text-capped.js';
 import {
@@ -55,6 +48,7 @@ import type {
 } from '../spec.js';
 import { readEventStream, readWholeResponse } from './chat-completion-readers.js';
 import { requestBody } from './chat-completion-request.js';
+import { parseEmbeddings, postForJson } from './embeddings.js';
 import { capitalize, ErrorMapping, seconds } from './error-mapping.js';
 import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
 import {
@@ -125,8 +119,6 @@ export interface OpenAIEngine extends Engine {
 
 /** undici's default TCP connect timeout, used by Node's fetch. */
 const fetchConnectTimeoutMs = 10_000;
-/** An embeddings answer longer than this is refused (a server that never stops sending). */
-const maxEmbeddingsBodyCharacters = 256 * 1024 * 1024;
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -308,8 +300,10 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       model: this.#resolvedModelId ?? this.#options.model,
       input: [...request.inputs],
     });
-    const text = await this.#withRetries(signal, () => this.#postForJson(url, body, signal));
-    return this.#parseEmbeddings(text, request.inputs.length);
+    const text = await this.#withRetries(signal, () =>
+      postForJson(this.#attempts, url, body, signal),
+    );
+    return parseEmbeddings(this.#errors, text, request.inputs.length);
   }
 
   // --- loading -------------------------------------------------------------------------
@@ -517,97 +511,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       watch.dispose();
     }
     if (stopped) throw this.#errors.abortedError();
-  }
-
-  /** One attempt of a POST whose answer is one JSON document: its whole body as text. */
-  async #postForJson(url: string, body: string, signal: AbortSignal | undefined): Promise<string> {
-    const watch = new AttemptWatch([signal, this.#disposal.signal]);
-    try {
-      const exchange = this.#attempts.send(url, body, watch, this.#attempts.headers(true, false));
-      const response = await this.#attempts.successfulResponse(exchange, watch, url);
-      try {
-        let text = '';
-        let chunk = await this.#attempts.read(response, watch, url, true);
-        while (chunk !== undefined) {
-          text += chunk.text;
-          if (text.length > maxEmbeddingsBodyCharacters) {
-            throw new TandemError(
-              `${capitalize(this.#errors.describeServer())} sent more than ${maxEmbeddingsBodyCharacters / (1024 * 1024)} MiB in answer to POST ${url}; embed fewer inputs at once.`,
-            );
-          }
-          chunk = await this.#attempts.read(response, watch, url, false);
-        }
-        return text;
-      } finally {
-        watch.disarm();
-        response.cancel();
-      }
-    } catch (error) {
-      throw this.#errors.mapFailure(error, watch, url);
-    } finally {
-      watch.dispose();
-    }
-  }
-
-  /** `{data: [{index, embedding}], usage: {prompt_tokens}}`, read leniently. */
-  #parseEmbeddings(text: string, inputCount: number): EmbedResult {
-    const server = capitalize(this.#errors.describeServer());
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      throw new TandemError(
-        `${server} sent an embeddings answer that is not JSON: ${summarizeErrorBody(text)}`,
-      );
-    }
-    const record = typeof payload === 'object' && payload !== null ? payload : {};
-    const data = (record as { data?: unknown }).data;
-    if (!Array.isArray(data)) {
-      const message = findErrorMessage(payload);
-      throw new TandemError(
-        message === undefined
-          ? `${server} sent an embeddings answer without a 'data' list: ${summarizeErrorBody(text)}`
-          : `${server} reported an error instead of embeddings: ${summarizeErrorBody(message)}`,
-      );
-    }
-    if (data.length !== inputCount) {
-      throw new TandemError(
-        `${server} sent ${data.length} embedding${data.length === 1 ? '' : 's'} for ${inputCount} input${inputCount === 1 ? '' : 's'}.`,
-      );
-    }
-    const embeddings: (number[] | undefined)[] = new Array(inputCount).fill(undefined);
-    for (const [position, entry] of data.entries()) {
-      const { index, embedding } = (entry ?? {}) as { index?: unknown; embedding?: unknown };
-      // Servers that leave out `index` send the vectors in input order.
-      const slot = index === undefined ? position : index;
-      if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= inputCount) {
-        throw new TandemError(
-          `${server} sent an embedding with index ${JSON.stringify(slot)} for ${inputCount} input${inputCount === 1 ? '' : 's'}.`,
-        );
-      }
-      if (embeddings[slot] !== undefined) {
-        throw new TandemError(`${server} sent two embeddings with index ${slot}.`);
-      }
-      if (
-        !Array.isArray(embedding) ||
-        embedding.length === 0 ||
-        !embedding.every((value) => typeof value === 'number' && Number.isFinite(value))
-      ) {
-        throw new TandemError(
-          `${server} sent embedding ${slot} that is not a list of numbers: ${summarizeErrorBody(JSON.stringify(embedding) ?? 'undefined')}`,
-        );
-      }
-      embeddings[slot] = embedding as number[];
-    }
-    const promptTokens = (record as { usage?: { prompt_tokens?: unknown } | null }).usage
-      ?.prompt_tokens;
-    return {
-      embeddings: embeddings as number[][],
-      promptTokens:
-        typeof promptTokens === 'number' && Number.isFinite(promptTokens) && promptTokens >= 0
-          ? promptTokens
-          : undefined,
-    };
   }
 }
 

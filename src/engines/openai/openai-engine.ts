@@ -18,17 +18,12 @@
  *   `: ping` comment too) end the wait. Time the consumer spends between parts is not counted.
  */
 import { setMaxListeners } from 'node:events';
-import { AbortedError, ApiCallError, InvalidArgumentError, TimeoutError } from '../../errors.js';
+import { AbortedError, ApiCallError, InvalidArgumentError } from '../../errors.js';
 import { AttemptWatch } from '../../http/attempt-watch.js';
-import {
-  type ConnectProbe,
-  ConnectProbeTimeout,
-  tcpConnectProbe,
-} from '../../http/connect-probe.js';
+import { type ConnectProbe, tcpConnectProbe } from '../../http/connect-probe.js';
 import { createFetchHttpClient } from '../../http/fetch-http-client.js';
 import { createHttpClient, type HttpClient } from '../../http/http-client.js';
 import { raceAbort } from '../../http/race-abort.js';
-import { readTextCapped } from '../../http/read-text-capped.js';
 import {
   isRetryableError,
   type RetryPolicy,
@@ -49,7 +44,8 @@ import type {
 import { readEventStream, readWholeResponse } from './chat-completion-readers.js';
 import { requestBody } from './chat-completion-request.js';
 import { parseEmbeddings, postForJson } from './embeddings.js';
-import { capitalize, ErrorMapping, seconds } from './error-mapping.js';
+import { listModelIds, probeServer } from './endpoint-probing.js';
+import { ErrorMapping } from './error-mapping.js';
 import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
 import {
   type BaseUrlSource,
@@ -148,9 +144,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
   readonly #connectProbe: ConnectProbe | undefined;
   readonly #environment: Readonly<Record<string, string | undefined>>;
   readonly #retryPolicy: RetryPolicy;
-  readonly #connectTimeoutMs: number;
-  readonly #firstByteTimeoutMs: number;
-  readonly #idleTimeoutMs: number;
   readonly #streaming: boolean;
   readonly #disposal = newDisposalController();
   #baseUrl: string | undefined;
@@ -191,20 +184,20 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     if (options.maxRetryAfterMs !== undefined)
       retryOptions.maxRetryAfterMs = options.maxRetryAfterMs;
     this.#retryPolicy = resolveRetryPolicy(retryOptions);
-    this.#connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
-    this.#firstByteTimeoutMs = positive(
+    const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
+    const firstByteTimeoutMs = positive(
       'firstByteTimeoutMs',
       options.firstByteTimeoutMs ?? 120_000,
     );
-    this.#idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
+    const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
     /** The limit on a request's own TCP connection. */
     let requestConnectTimeoutMs: number;
     if (options.fetch === undefined) {
       this.#http = createHttpClient({
         clock: this.#clock,
-        connectTimeoutMs: this.#connectTimeoutMs,
+        connectTimeoutMs,
       });
-      requestConnectTimeoutMs = this.#connectTimeoutMs;
+      requestConnectTimeoutMs = connectTimeoutMs;
     } else {
       this.#http = createFetchHttpClient(options.fetch, this.#clock);
       requestConnectTimeoutMs = fetchConnectTimeoutMs;
@@ -222,9 +215,9 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       errors: this.#errors,
       clock: this.#clock,
       disposalSignal: this.#disposal.signal,
-      connectTimeoutMs: this.#connectTimeoutMs,
-      firstByteTimeoutMs: this.#firstByteTimeoutMs,
-      idleTimeoutMs: this.#idleTimeoutMs,
+      connectTimeoutMs,
+      firstByteTimeoutMs,
+      idleTimeoutMs,
       streaming: this.#streaming,
       apiKey: options.apiKey,
       headers: options.headers,
@@ -328,13 +321,15 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     const baseUrl = await this.#resolveBaseUrl();
     const probe = this.#connectProbe;
     if (probe !== undefined) {
-      await this.#withRetries(signal, () => this.#probe(probe, baseUrl, signal));
+      await this.#withRetries(signal, () => probeServer(this.#attempts, probe, baseUrl, signal));
     }
     if (this.#options.resolveModelAlias === false) {
       this.#resolvedModelId = this.#options.model;
       return;
     }
-    const ids = await this.#withRetries(signal, () => this.#listModelIds(baseUrl, signal));
+    const ids = await this.#withRetries(signal, () =>
+      listModelIds(this.#attempts, baseUrl, signal),
+    );
     if (ids === undefined) {
       this.#resolvedModelId = this.#options.model;
       return;
@@ -354,69 +349,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     this.#baseUrl = this.#normalizeBaseUrl(resolved.baseUrl);
     this.#baseUrlSource = resolved.source;
     return this.#baseUrl;
-  }
-
-  async #probe(
-    probe: ConnectProbe,
-    baseUrl: string,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const watch = new AttemptWatch([signal, this.#disposal.signal]);
-    try {
-      await probe(new URL(baseUrl), this.#connectTimeoutMs, watch.signal);
-    } catch (error) {
-      if (error instanceof ConnectProbeTimeout) {
-        throw new TimeoutError(
-          'connect',
-          this.#connectTimeoutMs,
-          `${capitalize(this.#errors.describeServer())} did not accept a TCP connection within ${seconds(this.#connectTimeoutMs)} (connect timeout). ${this.#errors.startHint()}`,
-        );
-      }
-      throw this.#errors.mapFailure(error, watch, baseUrl);
-    } finally {
-      watch.dispose();
-    }
-  }
-
-  /** The server's model ids; undefined when it has no usable list (404, not JSON...). */
-  async #listModelIds(
-    baseUrl: string,
-    signal: AbortSignal | undefined,
-  ): Promise<string[] | undefined> {
-    const url = `${baseUrl}/models`;
-    const watch = new AttemptWatch([signal, this.#disposal.signal]);
-    watch.arm('first-byte', this.#firstByteTimeoutMs);
-    try {
-      const response = await raceAbort(
-        this.#http.request({
-          method: 'GET',
-          url: new URL(url),
-          headers: this.#attempts.headers(false),
-          signal: watch.signal,
-        }).response,
-        watch.signal,
-      );
-      const text = await readTextCapped(response, watch.signal);
-      if (response.status === 401 || response.status === 403) {
-        throw this.#errors.apiCallError('GET', url, response, text);
-      }
-      if (response.status < 200 || response.status > 299) return undefined;
-      let payload: unknown;
-      try {
-        payload = JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-      const data = (payload as { data?: unknown } | null)?.data;
-      if (!Array.isArray(data)) return undefined;
-      return data
-        .map((entry: unknown) => (entry as { id?: unknown } | null)?.id)
-        .filter((id): id is string => typeof id === 'string' && id !== '');
-    } catch (error) {
-      throw this.#errors.mapFailure(error, watch, url);
-    } finally {
-      watch.dispose();
-    }
   }
 
   // --- requests ------------------------------------------------------------------------

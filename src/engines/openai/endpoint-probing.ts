@@ -11,7 +11,10 @@ import { readTextCapped } from '../../http/read-text-capped.js';
 import { capitalize, seconds } from './error-mapping.js';
 import type { RequestAttempts } from './request-attempts.js';
 
-/** Resolves once the server accepts a TCP connection; else a TimeoutError('connect') or the mapped failure. */
+/**
+ * Resolves once the server accepts a TCP connection; else throws TimeoutError('connect') or
+ * the failure as the ErrorMapping words it.
+ */
 export async function probeServer(
   attempts: RequestAttempts,
   probe: ConnectProbe,

@@ -190,7 +190,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       options.firstByteTimeoutMs ?? 120_000,
     );
     const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
-    /** The limit on a request's own TCP connection. */
+    // The limit on a request's own TCP connection.
     let requestConnectTimeoutMs: number;
     if (options.fetch === undefined) {
       this.#http = createHttpClient({

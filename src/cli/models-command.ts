@@ -10,7 +10,7 @@ import {
 } from '../models/cache.js';
 import { CATALOG, catalogNames, findCatalogModel, suggestModels } from '../models/catalog.js';
 import { DEMO_MODELS } from '../models/demo/demo-models.js';
-import { pullModel, renderProgressBar } from '../models/pull.js';
+import { pullModel } from '../models/pull.js';
 import {
   kvCacheBytes,
   type ModelPlan,
@@ -20,6 +20,7 @@ import {
 } from '../plan/model-plan.js';
 import { formatBytes, formatPercentDifference } from '../units.js';
 import { formatMs, formatRate, renderTable } from './format.js';
+import { renderProgressBar } from './progress-bar.js';
 import { twinProgressReporter } from './run-command.js';
 import { interruptSignal, type Terminal } from './terminal.js';
 

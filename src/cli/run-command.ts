@@ -17,10 +17,10 @@ import {
 import type { ChatMessage, Engine, StreamPart } from '../engines/spec.js';
 import { AbortedError, errorLine, InvalidArgumentError, TandemError } from '../errors.js';
 import { GenerationError, measureRun, type RunResult } from '../generate/generate.js';
-import { renderProgressBar } from '../models/pull.js';
 import { formatBytes } from '../units.js';
 import { formatMs, formatRate } from './format.js';
 import { choiceFlag, collect, integerFlag, numberFlag } from './options.js';
+import { renderProgressBar } from './progress-bar.js';
 import { renderRunStats } from './render-run.js';
 import { demoNote, dim, interruptSignal, readAll, type Terminal } from './terminal.js';
 

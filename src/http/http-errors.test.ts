@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifyNetworkError,
-  isRetryableStatus,
-  parseRetryAfterMs,
-  summarizeErrorBody,
-} from './http-errors.js';
+import { isRetryableStatus, parseRetryAfterMs, summarizeErrorBody } from './http-errors.js';
 
 describe('summarizeErrorBody', () => {
   it('takes the message of the usual JSON error shapes', () => {
@@ -61,26 +56,5 @@ describe('parseRetryAfterMs', () => {
     ).toBe(250);
     expect(parseRetryAfterMs(new Headers({ 'retry-after': 'soon' }), now)).toBeUndefined();
     expect(parseRetryAfterMs(new Headers(), now)).toBeUndefined();
-  });
-});
-
-describe('classifyNetworkError', () => {
-  it('finds codes in the cause chain and in AggregateErrors', () => {
-    const refused = new TypeError('fetch failed', {
-      cause: new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]),
-    });
-    expect(classifyNetworkError(refused)).toEqual({ failure: 'unreachable', code: 'ECONNREFUSED' });
-    const timeout = new TypeError('fetch failed', {
-      cause: Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }),
-    });
-    expect(classifyNetworkError(timeout).failure).toBe('connect-timeout');
-    const closed = new TypeError('terminated', {
-      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
-    });
-    expect(classifyNetworkError(closed).failure).toBe('closed');
-    expect(classifyNetworkError(new Error('weird'))).toEqual({
-      failure: 'other',
-      code: undefined,
-    });
   });
 });

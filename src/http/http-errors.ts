@@ -1,6 +1,6 @@
 /**
- * Turning HTTP failures into one-line messages: error bodies in short, Retry-After, and
- * the network error codes hidden in a fetch failure's `cause`.
+ * Turning HTTP failures into one-line messages: error bodies in short and Retry-After (the
+ * network failures under HTTP are worded in network-errors.ts).
  */
 
 const shortTextLength = 200;
@@ -70,87 +70,4 @@ export function parseRetryAfterMs(headers: Headers, nowEpochMs: number): number 
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowEpochMs);
-}
-
-export type NetworkFailure =
-  /** Nothing listens there, or the name does not resolve: the server is not running. */
-  | 'unreachable'
-  /** The TCP connection was not established in time. */
-  | 'connect-timeout'
-  /** The connection was closed or reset. */
-  | 'closed'
-  | 'other';
-
-const unreachableCodes = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-]);
-const closedCodes = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'ECONNABORTED',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-const connectTimeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
-
-/** The error codes in an error, its `cause` chain and an AggregateError's `errors`. */
-export function networkErrorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  const seen = new Set<unknown>();
-  const visit = (value: unknown, depth: number): void => {
-    if (depth > 8 || typeof value !== 'object' || value === null || seen.has(value)) return;
-    seen.add(value);
-    const code = (value as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    visit((value as { cause?: unknown }).cause, depth + 1);
-    const errors = (value as { errors?: unknown }).errors;
-    if (Array.isArray(errors)) for (const inner of errors) visit(inner, depth + 1);
-  };
-  visit(error, 0);
-  return codes;
-}
-
-export function classifyNetworkError(error: unknown): {
-  failure: NetworkFailure;
-  code: string | undefined;
-} {
-  const codes = networkErrorCodes(error);
-  for (const [failure, set] of [
-    ['unreachable', unreachableCodes],
-    ['connect-timeout', connectTimeoutCodes],
-    ['closed', closedCodes],
-  ] as const) {
-    const code = codes.find((candidate) => set.has(candidate));
-    if (code !== undefined) return { failure, code };
-  }
-  return { failure: 'other', code: codes[0] };
-}
-
-/** Words for a network error code in a message. */
-export function describeNetworkCode(code: string | undefined): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'no route to host';
-    case 'ECONNRESET':
-      return 'connection reset';
-    case 'UND_ERR_SOCKET':
-    case 'ERR_STREAM_PREMATURE_CLOSE':
-      return 'connection closed';
-    case undefined:
-      return 'network error';
-    default:
-      return code;
-  }
 }

@@ -1,8 +1,14 @@
 /**
  * How many times to retry and how long to wait: options first, then the workshop's
- * environment variables RETRY_ON_FAIL and RETRY_BACKOFF, then defaults.
+ * environment variables RETRY_ON_FAIL and RETRY_BACKOFF, then defaults; and which failures
+ * are worth another try.
  */
-import { InvalidArgumentError } from '../errors.js';
+import {
+  ApiCallError,
+  EndpointUnreachableError,
+  InvalidArgumentError,
+  StreamInterruptedError,
+} from '../errors.js';
 import { parseDecimal } from '../numbers.js';
 
 export interface RetryPolicy {
@@ -101,4 +107,10 @@ export function retryDelayMs(
   if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
   const exponential = Math.min(policy.retryBackoffMs * 2 ** attempt, policy.maxBackoffMs);
   return exponential / 2 + (random() * exponential) / 2;
+}
+
+/** An HTTP status worth another try (ApiCallError.isRetryable), no answer, or a dropped answer. */
+export function isRetryableError(error: unknown): boolean {
+  if (error instanceof ApiCallError) return error.isRetryable;
+  return error instanceof EndpointUnreachableError || error instanceof StreamInterruptedError;
 }

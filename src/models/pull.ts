@@ -10,6 +10,7 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortedError, DownloadError, TimeoutError } from '../errors.js';
+import { hostOf, networkReason } from '../http/network-errors.js';
 import { formatBytes } from '../units.js';
 import { cachedModelPath, fileSize, PARTIAL_DOWNLOAD_SUFFIX } from './cache.js';
 import { type CatalogModel, huggingFaceUrl, isCatalogSizeVerified } from './catalog.js';
@@ -54,49 +55,8 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const SPEED_WINDOW_MS = 5000;
 
-export function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-}
-
 function seconds(milliseconds: number): string {
   return `${Number((milliseconds / 1000).toFixed(1))} s`;
-}
-
-/** The network-level reason of a failed fetch, in a few words. */
-export function networkReason(error: unknown): string {
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'DNS lookup failed';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connection timed out';
-    case 'ENETUNREACH':
-    case 'EHOSTUNREACH':
-      return 'network unreachable';
-    case 'CERT_HAS_EXPIRED':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-      return `TLS error ${code}`;
-    default:
-      break;
-  }
-  if (code !== undefined) return code;
-  const message =
-    cause instanceof Error ? cause.message : error instanceof Error ? error.message : '';
-  return (message.split('\n')[0] ?? '').trim() || 'network error';
 }
 
 function unreachableError(url: string, reason: string, cause?: unknown): DownloadError {
@@ -433,40 +393,4 @@ export async function pullModel(model: CatalogModel, options: PullOptions): Prom
   reporter.update(sizeBytes, sizeBytes, true);
   await rename(partPath, finalPath);
   return { path: finalPath, sizeBytes, resumed: true, alreadyComplete: false };
-}
-
-/** A duration for an ETA: '45s', '3m 05s', '1h 02m'; '--' when unknown. */
-export function formatEta(etaSeconds: number | undefined): string {
-  if (etaSeconds === undefined || !Number.isFinite(etaSeconds) || etaSeconds < 0) return '--';
-  const total = Math.round(etaSeconds);
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const secondsPart = total % 60;
-  if (hours > 0) return `${hours}h ${String(minutes).padStart(2, '0')}m`;
-  if (minutes > 0) return `${minutes}m ${String(secondsPart).padStart(2, '0')}s`;
-  return `${secondsPart}s`;
-}
-
-/**
- * One line of text for a download's progress:
- * `[##########----------]  50%  1.25 GB / 2.49 GB  12.3 MB/s  ETA 1m 41s`.
- * With an unknown total, the bar is left empty and the percent is '--'.
- */
-export function renderProgressBar(progress: PullProgress, width = 30): string {
-  const barWidth = Math.max(1, Math.floor(width));
-  const { receivedBytes, totalBytes } = progress;
-  const fraction =
-    totalBytes === undefined || totalBytes <= 0
-      ? undefined
-      : Math.min(1, Math.max(0, receivedBytes / totalBytes));
-  const filled = fraction === undefined ? 0 : Math.floor(fraction * barWidth);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`;
-  const percent =
-    fraction === undefined ? ' --%' : `${String(Math.floor(fraction * 100)).padStart(3)}%`;
-  const sizes =
-    totalBytes === undefined
-      ? formatBytes(receivedBytes)
-      : `${formatBytes(receivedBytes)} / ${formatBytes(totalBytes)}`;
-  const speed = `${formatBytes(progress.bytesPerSecond)}/s`;
-  return `${bar} ${percent}  ${sizes}  ${speed}  ETA ${formatEta(progress.etaSeconds)}`;
 }

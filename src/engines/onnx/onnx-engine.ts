@@ -17,13 +17,13 @@ import {
   InvalidArgumentError,
   TandemError,
 } from '../../errors.js';
+import { hostOf, networkReason } from '../../http/network-errors.js';
 import {
   inspectOnnxModelFolder,
   type OnnxModelConfig,
   onnxModelFile,
   onnxWeightsSizeBytes,
 } from '../../models/onnx/model-folder.js';
-import { hostOf, networkReason } from '../../models/pull.js';
 import type { OnnxLocation } from '../../models/resolve.js';
 import type {
   ChatMessage,

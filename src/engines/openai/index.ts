@@ -4,11 +4,11 @@ export {
   tcpConnectProbe,
 } from '../../http/connect-probe.js';
 export {
-  classifyNetworkError,
   isRetryableStatus,
   parseRetryAfterMs,
   summarizeErrorBody,
 } from '../../http/http-errors.js';
+export { classifyNetworkError } from '../../http/network-errors.js';
 export {
   defaultRetryPolicy,
   type RetryPolicy,
@@ -16,6 +16,7 @@ export {
   resolveRetryPolicy,
   retryDelayMs,
 } from '../../http/retry-policy.js';
+export type { Sleep } from '../../http/sleep.js';
 export {
   type ServerSentEvent,
   SseParser,
@@ -36,7 +37,6 @@ export {
   createOpenAIEngine,
   type OpenAIEngine,
   type OpenAIEngineOptions,
-  type Sleep,
 } from './openai-engine.js';
 export {
   type BaseUrlSource,

@@ -18,40 +18,19 @@
  *   `: ping` comment too) end the wait. Time the consumer spends between parts is not counted.
  */
 import { setMaxListeners } from 'node:events';
-import {
-  AbortedError,
-  ApiCallError,
-  EndpointUnreachableError,
-  InvalidArgumentError,
-  StreamInterruptedError,
-  TandemError,
-  TimeoutError,
-  type TimeoutPhase,
-} from '../../errors.js';
-import {
-  type ConnectProbe,
-  ConnectProbeTimeout,
-  tcpConnectProbe,
-} from '../../http/connect-probe.js';
+import { AbortedError, ApiCallError, InvalidArgumentError } from '../../errors.js';
+import { AttemptWatch } from '../../http/attempt-watch.js';
+import { type ConnectProbe, tcpConnectProbe } from '../../http/connect-probe.js';
 import { createFetchHttpClient } from '../../http/fetch-http-client.js';
-import {
-  createHttpClient,
-  type HttpBodyChunk,
-  type HttpClient,
-  type HttpExchange,
-  type HttpResponse,
-} from '../../http/http-client.js';
-import {
-  classifyNetworkError,
-  describeNetworkCode,
-  findErrorMessage,
-  isRetryableStatus,
-  parseRetryAfterMs,
-  summarizeErrorBody,
-} from '../../http/http-errors.js';
+import { createHttpClient, type HttpClient } from '../../http/http-client.js';
 import { raceAbort } from '../../http/race-abort.js';
-import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from '../../http/retry-policy.js';
-import { SseParser } from '../../http/sse-parser.js';
+import {
+  isRetryableError,
+  type RetryPolicy,
+  resolveRetryPolicy,
+  retryDelayMs,
+} from '../../http/retry-policy.js';
+import { defaultSleep, type Sleep } from '../../http/sleep.js';
 import type {
   Clock,
   EmbedRequest,
@@ -60,10 +39,13 @@ import type {
   EngineInfo,
   GenerateRequest,
   LoadOptions,
-  ResponseFormat,
   StreamPart,
 } from '../spec.js';
-import { ChatCompletionAccumulator } from './chat-completion-chunk.js';
+import { readEventStream, readWholeResponse } from './chat-completion-readers.js';
+import { requestBody } from './chat-completion-request.js';
+import { parseEmbeddings, postForJson } from './embeddings.js';
+import { listModelIds, probeServer } from './endpoint-probing.js';
+import { ErrorMapping } from './error-mapping.js';
 import { type ModelIdResolution, resolveModelId } from './model-id-resolution.js';
 import {
   type BaseUrlSource,
@@ -73,8 +55,7 @@ import {
   presets,
   resolvePresetBaseUrl,
 } from './presets.js';
-
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+import { RequestAttempts } from './request-attempts.js';
 
 export interface OpenAIEngineOptions {
   /** Alias or server id, e.g. `phi-4-mini` (resolved through GET /models) or `phi4-mini:latest`. */
@@ -134,218 +115,12 @@ export interface OpenAIEngine extends Engine {
 
 /** undici's default TCP connect timeout, used by Node's fetch. */
 const fetchConnectTimeoutMs = 10_000;
-const maxErrorBodyCharacters = 64 * 1024;
-/** An embeddings answer longer than this is refused (a server that never stops sending). */
-const maxEmbeddingsBodyCharacters = 256 * 1024 * 1024;
-
-const defaultSleep: Sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
     throw new InvalidArgumentError(`${name} must be a positive number of milliseconds.`);
   }
   return value;
-}
-
-/** An `event: error` event's data as an in-band error; undefined when it is not JSON. */
-function errorEventOf(data: string): { kind: 'error'; error: unknown } | undefined {
-  try {
-    return { kind: 'error', error: JSON.parse(data) };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * One HTTP attempt's abort controller: aborted by the caller's signal, by dispose(), or by
- * the phase timer, which records which phase ran out.
- */
-class AttemptWatch {
-  readonly controller = new AbortController();
-  timedOut: { phase: TimeoutPhase; timeoutMs: number } | undefined;
-  /** A successful response has sent body bytes: the stream has started, so no retry. */
-  streamStarted = false;
-  /**
-   * The phase timer. It is kept between reads and restarted with refresh(): a stream reads
-   * once per token, and a new timer per read is measurable at 100 000 tokens/s. While
-   * disarmed it is unref'd and its callback does nothing.
-   */
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #armed = false;
-  #armedPhase: TimeoutPhase | undefined;
-  #armedTimeoutMs = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #idleTimeoutMs = 0;
-  #idleWaitSinceMs: number | undefined;
-  /** The promise race() waits on now and the function that rejects race()'s answer. */
-  #racing: Promise<unknown> | undefined;
-  #rejectRace: ((reason: unknown) => void) | undefined;
-  #listeningForRaces = false;
-  readonly #unlink: (() => void)[] = [];
-
-  constructor(readonly sources: readonly (AbortSignal | undefined)[]) {
-    for (const source of sources) {
-      if (source === undefined) continue;
-      if (source.aborted) {
-        this.controller.abort(source.reason);
-        continue;
-      }
-      const onAbort = (): void => this.controller.abort(source.reason);
-      source.addEventListener('abort', onAbort, { once: true });
-      this.#unlink.push(() => source.removeEventListener('abort', onAbort));
-    }
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /**
-   * raceAbort(promise, this.signal), with one abort listener for the whole attempt instead
-   * of one per call (reads are sequential: one race at a time).
-   */
-  race<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.controller.signal;
-    if (signal.aborted) {
-      promise.catch(() => {});
-      return Promise.reject(signal.reason);
-    }
-    if (!this.#listeningForRaces) {
-      this.#listeningForRaces = true;
-      signal.addEventListener(
-        'abort',
-        () => {
-          const reject = this.#rejectRace;
-          this.#racing?.catch(() => {});
-          this.#racing = undefined;
-          this.#rejectRace = undefined;
-          reject?.(signal.reason);
-        },
-        { once: true },
-      );
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#racing = promise;
-      this.#rejectRace = reject;
-      promise.then(
-        (value) => {
-          if (this.#racing === promise) {
-            this.#racing = undefined;
-            this.#rejectRace = undefined;
-          }
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (this.#racing === promise) {
-            this.#racing = undefined;
-            this.#rejectRace = undefined;
-          }
-          reject(error);
-        },
-      );
-    });
-  }
-
-  arm(phase: TimeoutPhase, timeoutMs: number): void {
-    if (
-      this.#timer !== undefined &&
-      this.#armedPhase === phase &&
-      this.#armedTimeoutMs === timeoutMs
-    ) {
-      this.#armed = true;
-      this.#timer.ref();
-      this.#timer.refresh();
-      return;
-    }
-    this.#clearTimer();
-    this.#armed = true;
-    this.#armedPhase = phase;
-    this.#armedTimeoutMs = timeoutMs;
-    this.#timer = setTimeout(() => {
-      if (!this.#armed) return;
-      this.#armed = false;
-      this.timedOut = { phase, timeoutMs };
-      this.controller.abort(new Error(`${phase} timeout`));
-    }, timeoutMs);
-  }
-
-  disarm(): void {
-    if (!this.#armed) return;
-    this.#armed = false;
-    this.#timer?.unref();
-  }
-
-  /**
-   * The idle timeout, checked lazily: a stream waits once per token, and even refreshing a
-   * timer per wait is measurable at 100 000 tokens/s. One timer per attempt wakes up at most
-   * once per timeout and compares how long the current wait (if any) has lasted.
-   */
-  beginIdleWait(timeoutMs: number): void {
-    this.#idleWaitSinceMs = performance.now();
-    if (this.#idleTimer !== undefined && this.#idleTimeoutMs === timeoutMs) return;
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimeoutMs = timeoutMs;
-    this.#scheduleIdleCheck(timeoutMs);
-  }
-
-  endIdleWait(): void {
-    this.#idleWaitSinceMs = undefined;
-  }
-
-  #scheduleIdleCheck(delayMs: number): void {
-    this.#idleTimer = setTimeout(() => this.#checkIdle(), Math.max(1, Math.ceil(delayMs)));
-    // The socket keeps the process alive while a read is pending, not this timer.
-    this.#idleTimer.unref();
-  }
-
-  #checkIdle(): void {
-    this.#idleTimer = undefined;
-    const since = this.#idleWaitSinceMs;
-    const timeoutMs = this.#idleTimeoutMs;
-    if (since === undefined) {
-      this.#scheduleIdleCheck(timeoutMs);
-      return;
-    }
-    const waitedMs = performance.now() - since;
-    if (waitedMs < timeoutMs) {
-      this.#scheduleIdleCheck(timeoutMs - waitedMs);
-      return;
-    }
-    this.timedOut = { phase: 'idle', timeoutMs };
-    this.controller.abort(new Error('idle timeout'));
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#armed = false;
-    this.#armedPhase = undefined;
-  }
-
-  /** Ends the attempt: whatever it left in flight (a request whose answer nobody will read) is aborted. */
-  dispose(): void {
-    this.#clearTimer();
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
-    for (const unlink of this.#unlink) unlink();
-    this.#unlink.length = 0;
-    if (!this.controller.signal.aborted) this.controller.abort(new AbortedError());
-  }
 }
 
 /**
@@ -358,57 +133,17 @@ function newDisposalController(): AbortController {
   return controller;
 }
 
-function seconds(ms: number): string {
-  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${ms} ms`;
-}
-
-/** `the server at …` at the start of a sentence; product names keep their spelling. */
-function capitalize(text: string): string {
-  return text.startsWith('the ') ? `The ${text.slice(4)}` : text;
-}
-
-/** A response format as the OpenAI API spells it (`response_format`). */
-function responseFormatBody(format: ResponseFormat): Record<string, unknown> {
-  if (format.type === 'json_object') return { type: 'json_object' };
-  const jsonSchema: Record<string, unknown> = { name: format.name, schema: format.schema };
-  if (format.strict !== undefined) jsonSchema.strict = format.strict;
-  return { type: 'json_schema', json_schema: jsonSchema };
-}
-
-function isRetryableError(error: unknown): boolean {
-  if (error instanceof ApiCallError) return error.isRetryable;
-  return error instanceof EndpointUnreachableError || error instanceof StreamInterruptedError;
-}
-
-async function readTextCapped(response: HttpResponse, signal: AbortSignal): Promise<string> {
-  let text = '';
-  try {
-    while (text.length < maxErrorBodyCharacters) {
-      const chunk = await raceAbort(response.read(), signal);
-      if (chunk === undefined) break;
-      text += chunk.text;
-    }
-  } finally {
-    response.cancel();
-  }
-  return text.slice(0, maxErrorBodyCharacters);
-}
-
 class OpenAICompatibleEngine implements OpenAIEngine {
   readonly #options: OpenAIEngineOptions;
   readonly #http: HttpClient;
-  /** The limit on a request's own TCP connection. */
-  readonly #requestConnectTimeoutMs: number;
+  readonly #errors: ErrorMapping;
+  readonly #attempts: RequestAttempts;
   readonly #clock: Clock;
-  readonly #wallClock: () => number;
   readonly #random: () => number;
   readonly #sleep: Sleep;
   readonly #connectProbe: ConnectProbe | undefined;
   readonly #environment: Readonly<Record<string, string | undefined>>;
   readonly #retryPolicy: RetryPolicy;
-  readonly #connectTimeoutMs: number;
-  readonly #firstByteTimeoutMs: number;
-  readonly #idleTimeoutMs: number;
   readonly #streaming: boolean;
   readonly #disposal = newDisposalController();
   #baseUrl: string | undefined;
@@ -436,7 +171,6 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     }
     this.#options = options;
     this.#clock = options.clock ?? (() => performance.now());
-    this.#wallClock = options.wallClock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#connectProbe =
@@ -450,23 +184,44 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     if (options.maxRetryAfterMs !== undefined)
       retryOptions.maxRetryAfterMs = options.maxRetryAfterMs;
     this.#retryPolicy = resolveRetryPolicy(retryOptions);
-    this.#connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
-    this.#firstByteTimeoutMs = positive(
+    const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
+    const firstByteTimeoutMs = positive(
       'firstByteTimeoutMs',
       options.firstByteTimeoutMs ?? 120_000,
     );
-    this.#idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
+    const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 60_000);
+    // The limit on a request's own TCP connection.
+    let requestConnectTimeoutMs: number;
     if (options.fetch === undefined) {
       this.#http = createHttpClient({
         clock: this.#clock,
-        connectTimeoutMs: this.#connectTimeoutMs,
+        connectTimeoutMs,
       });
-      this.#requestConnectTimeoutMs = this.#connectTimeoutMs;
+      requestConnectTimeoutMs = connectTimeoutMs;
     } else {
       this.#http = createFetchHttpClient(options.fetch, this.#clock);
-      this.#requestConnectTimeoutMs = fetchConnectTimeoutMs;
+      requestConnectTimeoutMs = fetchConnectTimeoutMs;
     }
+    this.#errors = new ErrorMapping({
+      preset: options.preset,
+      baseUrl: () => this.#baseUrl,
+      disposalSignal: this.#disposal.signal,
+      requestConnectTimeoutMs,
+      wallClock: options.wallClock ?? Date.now,
+    });
     this.#streaming = options.stream ?? true;
+    this.#attempts = new RequestAttempts({
+      http: this.#http,
+      errors: this.#errors,
+      clock: this.#clock,
+      disposalSignal: this.#disposal.signal,
+      connectTimeoutMs,
+      firstByteTimeoutMs,
+      idleTimeoutMs,
+      streaming: this.#streaming,
+      apiKey: options.apiKey,
+      headers: options.headers,
+    });
     if (options.baseUrl !== undefined) {
       this.#baseUrl = this.#normalizeBaseUrl(options.baseUrl);
       this.#baseUrlSource = 'option';
@@ -529,7 +284,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
    */
   async embed(request: EmbedRequest): Promise<EmbedResult> {
     const signal = request.signal;
-    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#abortedError();
+    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#errors.abortedError();
     if (request.inputs.length === 0) return { embeddings: [], promptTokens: 0 };
     await this.load(signal === undefined ? {} : { signal });
     const baseUrl = await this.#resolveBaseUrl();
@@ -538,8 +293,10 @@ class OpenAICompatibleEngine implements OpenAIEngine {
       model: this.#resolvedModelId ?? this.#options.model,
       input: [...request.inputs],
     });
-    const text = await this.#withRetries(signal, () => this.#postForJson(url, body, signal));
-    return this.#parseEmbeddings(text, request.inputs.length);
+    const text = await this.#withRetries(signal, () =>
+      postForJson(this.#attempts, url, body, signal),
+    );
+    return parseEmbeddings(this.#errors, text, request.inputs.length);
   }
 
   // --- loading -------------------------------------------------------------------------
@@ -564,18 +321,20 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     const baseUrl = await this.#resolveBaseUrl();
     const probe = this.#connectProbe;
     if (probe !== undefined) {
-      await this.#withRetries(signal, () => this.#probe(probe, baseUrl, signal));
+      await this.#withRetries(signal, () => probeServer(this.#attempts, probe, baseUrl, signal));
     }
     if (this.#options.resolveModelAlias === false) {
       this.#resolvedModelId = this.#options.model;
       return;
     }
-    const ids = await this.#withRetries(signal, () => this.#listModelIds(baseUrl, signal));
+    const ids = await this.#withRetries(signal, () =>
+      listModelIds(this.#attempts, baseUrl, signal),
+    );
     if (ids === undefined) {
       this.#resolvedModelId = this.#options.model;
       return;
     }
-    const resolution = resolveModelId(this.#options.model, ids, this.#describeServer());
+    const resolution = resolveModelId(this.#options.model, ids, this.#errors.describeServer());
     this.#resolution = resolution;
     this.#resolvedModelId = resolution.id;
   }
@@ -592,133 +351,41 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     return this.#baseUrl;
   }
 
-  async #probe(
-    probe: ConnectProbe,
-    baseUrl: string,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const watch = new AttemptWatch([signal, this.#disposal.signal]);
-    try {
-      await probe(new URL(baseUrl), this.#connectTimeoutMs, watch.signal);
-    } catch (error) {
-      if (error instanceof ConnectProbeTimeout) {
-        throw new TimeoutError(
-          'connect',
-          this.#connectTimeoutMs,
-          `${capitalize(this.#describeServer())} did not accept a TCP connection within ${seconds(this.#connectTimeoutMs)} (connect timeout). ${this.#startHint()}`,
-        );
-      }
-      throw this.#mapFailure(error, watch, baseUrl);
-    } finally {
-      watch.dispose();
-    }
-  }
-
-  /** The server's model ids; undefined when it has no usable list (404, not JSON...). */
-  async #listModelIds(
-    baseUrl: string,
-    signal: AbortSignal | undefined,
-  ): Promise<string[] | undefined> {
-    const url = `${baseUrl}/models`;
-    const watch = new AttemptWatch([signal, this.#disposal.signal]);
-    watch.arm('first-byte', this.#firstByteTimeoutMs);
-    try {
-      const response = await raceAbort(
-        this.#http.request({
-          method: 'GET',
-          url: new URL(url),
-          headers: this.#headers(false),
-          signal: watch.signal,
-        }).response,
-        watch.signal,
-      );
-      const text = await readTextCapped(response, watch.signal);
-      if (response.status === 401 || response.status === 403) {
-        throw this.#apiCallError('GET', url, response, text);
-      }
-      if (response.status < 200 || response.status > 299) return undefined;
-      let payload: unknown;
-      try {
-        payload = JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-      const data = (payload as { data?: unknown } | null)?.data;
-      if (!Array.isArray(data)) return undefined;
-      return data
-        .map((entry: unknown) => (entry as { id?: unknown } | null)?.id)
-        .filter((id): id is string => typeof id === 'string' && id !== '');
-    } catch (error) {
-      throw this.#mapFailure(error, watch, url);
-    } finally {
-      watch.dispose();
-    }
-  }
-
   // --- requests ------------------------------------------------------------------------
-
-  #headers(withBody: boolean, eventStream = withBody && this.#streaming): Record<string, string> {
-    const headers: Record<string, string> = {
-      accept: eventStream ? 'text/event-stream' : 'application/json',
-    };
-    if (withBody) headers['content-type'] = 'application/json';
-    if (this.#options.apiKey !== undefined) {
-      headers.authorization = `Bearer ${this.#options.apiKey}`;
-    }
-    return { ...headers, ...this.#options.headers };
-  }
-
-  #requestBody(request: GenerateRequest): Record<string, unknown> {
-    const body: Record<string, unknown> = {
-      model: this.#resolvedModelId ?? this.#options.model,
-      messages: request.messages.map((message) => ({
-        role: message.role,
-        content: message.content,
-      })),
-      stream: this.#streaming,
-    };
-    if (this.#streaming && this.#options.includeUsage !== false) {
-      body.stream_options = { include_usage: true };
-    }
-    if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
-    if (request.temperature !== undefined) body.temperature = request.temperature;
-    if (request.topP !== undefined) body.top_p = request.topP;
-    if (request.seed !== undefined) body.seed = request.seed;
-    if (request.stop !== undefined && request.stop.length > 0) body.stop = [...request.stop];
-    // vLLM, llama-server and SGLang honour it; others ignore unknown fields.
-    if (request.ignoreEos === true) body.ignore_eos = true;
-    if (request.responseFormat !== undefined) {
-      body.response_format = responseFormatBody(request.responseFormat);
-    }
-    return body;
-  }
 
   async *#stream(request: GenerateRequest): AsyncGenerator<StreamPart> {
     const signal = request.signal;
-    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#abortedError();
+    if (signal?.aborted || this.#disposal.signal.aborted) throw this.#errors.abortedError();
     await this.load(signal === undefined ? {} : { signal });
     const baseUrl = await this.#resolveBaseUrl();
     const url = `${baseUrl}/chat/completions`;
-    const body = JSON.stringify(this.#requestBody(request));
+    const body = JSON.stringify(
+      requestBody(
+        request,
+        this.#resolvedModelId ?? this.#options.model,
+        this.#streaming,
+        this.#options.includeUsage,
+      ),
+    );
     for (let attempt = 0; ; attempt++) {
       const watch = new AttemptWatch([signal, this.#disposal.signal]);
       let failure: unknown;
       try {
-        const exchange = this.#send(url, body, watch);
+        const exchange = this.#attempts.send(url, body, watch);
         let writtenAtMs: number;
         try {
           writtenAtMs = await watch.race(exchange.written);
         } catch (error) {
-          throw this.#mapFailure(error, watch, url);
+          throw this.#errors.mapFailure(error, watch, url);
         }
         // t0 of the measurement: just before this attempt's request was written (after
         // connecting, which counts as queue time).
         yield { type: 'request-start', attempt: attempt + 1, arrivedAtMs: writtenAtMs };
-        const response = await this.#successfulResponse(exchange, watch, url);
+        const response = await this.#attempts.successfulResponse(exchange, watch, url);
         let answered = false;
         try {
-          if (this.#streaming) yield* this.#readEventStream(response, watch, url);
-          else yield* this.#readWholeResponse(response, watch, url);
+          if (this.#streaming) yield* readEventStream(this.#attempts, response, watch, url);
+          else yield* readWholeResponse(this.#attempts, response, watch, url);
           answered = true;
         } finally {
           watch.disarm();
@@ -775,371 +442,7 @@ class OpenAICompatibleEngine implements OpenAIEngine {
     } finally {
       watch.dispose();
     }
-    if (stopped) throw this.#abortedError();
-  }
-
-  /** Sends one attempt of the request; the first-byte timer starts now. */
-  #send(
-    url: string,
-    body: string,
-    watch: AttemptWatch,
-    headers: Record<string, string> = this.#headers(true),
-  ): HttpExchange {
-    watch.arm('first-byte', this.#firstByteTimeoutMs);
-    return this.#http.request({
-      method: 'POST',
-      url: new URL(url),
-      headers,
-      body,
-      signal: watch.signal,
-    });
-  }
-
-  /** One attempt of a POST whose answer is one JSON document: its whole body as text. */
-  async #postForJson(url: string, body: string, signal: AbortSignal | undefined): Promise<string> {
-    const watch = new AttemptWatch([signal, this.#disposal.signal]);
-    try {
-      const exchange = this.#send(url, body, watch, this.#headers(true, false));
-      const response = await this.#successfulResponse(exchange, watch, url);
-      try {
-        let text = '';
-        let chunk = await this.#read(response, watch, url, true);
-        while (chunk !== undefined) {
-          text += chunk.text;
-          if (text.length > maxEmbeddingsBodyCharacters) {
-            throw new TandemError(
-              `${capitalize(this.#describeServer())} sent more than ${maxEmbeddingsBodyCharacters / (1024 * 1024)} MiB in answer to POST ${url}; embed fewer inputs at once.`,
-            );
-          }
-          chunk = await this.#read(response, watch, url, false);
-        }
-        return text;
-      } finally {
-        watch.disarm();
-        response.cancel();
-      }
-    } catch (error) {
-      throw this.#mapFailure(error, watch, url);
-    } finally {
-      watch.dispose();
-    }
-  }
-
-  /** `{data: [{index, embedding}], usage: {prompt_tokens}}`, read leniently. */
-  #parseEmbeddings(text: string, inputCount: number): EmbedResult {
-    const server = capitalize(this.#describeServer());
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      throw new TandemError(
-        `${server} sent an embeddings answer that is not JSON: ${summarizeErrorBody(text)}`,
-      );
-    }
-    const record = typeof payload === 'object' && payload !== null ? payload : {};
-    const data = (record as { data?: unknown }).data;
-    if (!Array.isArray(data)) {
-      const message = findErrorMessage(payload);
-      throw new TandemError(
-        message === undefined
-          ? `${server} sent an embeddings answer without a 'data' list: ${summarizeErrorBody(text)}`
-          : `${server} reported an error instead of embeddings: ${summarizeErrorBody(message)}`,
-      );
-    }
-    if (data.length !== inputCount) {
-      throw new TandemError(
-        `${server} sent ${data.length} embedding${data.length === 1 ? '' : 's'} for ${inputCount} input${inputCount === 1 ? '' : 's'}.`,
-      );
-    }
-    const embeddings: (number[] | undefined)[] = new Array(inputCount).fill(undefined);
-    for (const [position, entry] of data.entries()) {
-      const { index, embedding } = (entry ?? {}) as { index?: unknown; embedding?: unknown };
-      // Servers that leave out `index` send the vectors in input order.
-      const slot = index === undefined ? position : index;
-      if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= inputCount) {
-        throw new TandemError(
-          `${server} sent an embedding with index ${JSON.stringify(slot)} for ${inputCount} input${inputCount === 1 ? '' : 's'}.`,
-        );
-      }
-      if (embeddings[slot] !== undefined) {
-        throw new TandemError(`${server} sent two embeddings with index ${slot}.`);
-      }
-      if (
-        !Array.isArray(embedding) ||
-        embedding.length === 0 ||
-        !embedding.every((value) => typeof value === 'number' && Number.isFinite(value))
-      ) {
-        throw new TandemError(
-          `${server} sent embedding ${slot} that is not a list of numbers: ${summarizeErrorBody(JSON.stringify(embedding) ?? 'undefined')}`,
-        );
-      }
-      embeddings[slot] = embedding as number[];
-    }
-    const promptTokens = (record as { usage?: { prompt_tokens?: unknown } | null }).usage
-      ?.prompt_tokens;
-    return {
-      embeddings: embeddings as number[][],
-      promptTokens:
-        typeof promptTokens === 'number' && Number.isFinite(promptTokens) && promptTokens >= 0
-          ? promptTokens
-          : undefined,
-    };
-  }
-
-  /** The response, once its head is in; an HTTP error status is thrown as ApiCallError. */
-  async #successfulResponse(
-    exchange: HttpExchange,
-    watch: AttemptWatch,
-    url: string,
-  ): Promise<HttpResponse> {
-    let response: HttpResponse;
-    try {
-      response = await watch.race(exchange.response);
-    } catch (error) {
-      throw this.#mapFailure(error, watch, url);
-    }
-    if (response.status >= 200 && response.status <= 299) return response;
-    let text: string;
-    try {
-      text = await readTextCapped(response, watch.signal);
-    } catch (error) {
-      throw this.#mapFailure(error, watch, url);
-    }
-    throw this.#apiCallError('POST', url, response, text);
-  }
-
-  /**
-   * The next body chunk (stamped on arrival by the client), or undefined at the end. The
-   * first read runs under the first-byte timer; later ones under the idle timeout, which
-   * counts only the time spent waiting here. An abort (a timeout, the caller, dispose())
-   * rejects the read: the HTTP client listens to the attempt's signal.
-   */
-  async #read(
-    response: HttpResponse,
-    watch: AttemptWatch,
-    url: string,
-    isFirst: boolean,
-  ): Promise<HttpBodyChunk | undefined> {
-    if (!isFirst) watch.beginIdleWait(this.#idleTimeoutMs);
-    let chunk: HttpBodyChunk | undefined;
-    try {
-      chunk = await response.read();
-    } catch (error) {
-      throw this.#mapFailure(error, watch, url, true);
-    }
-    if (isFirst) watch.disarm();
-    else watch.endIdleWait();
-    if (chunk !== undefined && chunk.text.length > 0) watch.streamStarted = true;
-    return chunk;
-  }
-
-  async *#readEventStream(
-    response: HttpResponse,
-    watch: AttemptWatch,
-    url: string,
-  ): AsyncGenerator<StreamPart> {
-    const parser = new SseParser();
-    const accumulator = new ChatCompletionAccumulator();
-    let isFirst = true;
-    for (;;) {
-      let chunk: HttpBodyChunk | undefined;
-      try {
-        chunk = await this.#read(response, watch, url, isFirst);
-      } catch (error) {
-        if (error instanceof StreamInterruptedError) {
-          throw this.#interrupted(parser.statistics.eventCount, error);
-        }
-        throw error;
-      }
-      isFirst = false;
-      const arrivedAtMs = chunk === undefined ? this.#clock() : chunk.arrivedAtMs;
-      const events =
-        chunk === undefined ? parser.end(arrivedAtMs) : parser.push(chunk.text, arrivedAtMs);
-      for (const event of events) {
-        if (event.data.trim() === '[DONE]') {
-          yield accumulator.finishPart(event.arrivedAtMs);
-          return;
-        }
-        const accepted =
-          event.event === 'error'
-            ? errorEventOf(event.data)
-            : accumulator.acceptData(event.data, event.arrivedAtMs);
-        if (accepted === undefined) {
-          yield* this.#inBandError(
-            accumulator,
-            new TandemError(
-              `${capitalize(this.#describeServer())} sent an event that is not JSON: ${summarizeErrorBody(event.data)}`,
-            ),
-            event.arrivedAtMs,
-          );
-          return;
-        }
-        if (accepted.kind === 'error') {
-          yield* this.#inBandError(
-            accumulator,
-            this.#inBandApiError(url, accepted.error, event.data),
-            event.arrivedAtMs,
-          );
-          return;
-        }
-        // A plain loop: yield* over an array in an async generator wraps every part in an
-        // extra async-from-sync iterator step.
-        for (const part of accepted.parts) yield part;
-      }
-      if (chunk === undefined) {
-        if (accumulator.hasFinishReason) {
-          yield accumulator.finishPart(arrivedAtMs);
-          return;
-        }
-        throw this.#interrupted(parser.statistics.eventCount);
-      }
-    }
-  }
-
-  async *#readWholeResponse(
-    response: HttpResponse,
-    watch: AttemptWatch,
-    url: string,
-  ): AsyncGenerator<StreamPart> {
-    let text = '';
-    let arrivedAtMs: number | undefined;
-    let chunk = await this.#read(response, watch, url, true);
-    while (chunk !== undefined) {
-      text += chunk.text;
-      // The answer is complete when its last bytes arrived.
-      arrivedAtMs = chunk.arrivedAtMs;
-      chunk = await this.#read(response, watch, url, false);
-    }
-    arrivedAtMs ??= this.#clock();
-    const accumulator = new ChatCompletionAccumulator();
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      throw new StreamInterruptedError(
-        `${capitalize(this.#describeServer())} sent an answer that is not JSON: ${summarizeErrorBody(text)}`,
-      );
-    }
-    const accepted = accumulator.accept(payload, arrivedAtMs);
-    if (accepted.kind === 'error') {
-      yield* this.#inBandError(
-        accumulator,
-        this.#inBandApiError(url, accepted.error, text),
-        arrivedAtMs,
-      );
-      return;
-    }
-    yield* accepted.parts;
-    yield accumulator.finishPart(arrivedAtMs, 'stop');
-  }
-
-  *#inBandError(
-    accumulator: ChatCompletionAccumulator,
-    error: Error,
-    arrivedAtMs: number,
-  ): Generator<StreamPart> {
-    yield { type: 'error', error, arrivedAtMs };
-    const finish = accumulator.finishPart(arrivedAtMs);
-    finish.finishReason = 'error';
-    yield finish;
-  }
-
-  #inBandApiError(url: string, error: unknown, raw: string): ApiCallError {
-    const message = findErrorMessage({ error }) ?? summarizeErrorBody(raw);
-    const code = (error as { code?: unknown } | null)?.code;
-    const status = typeof code === 'number' && code >= 400 && code < 600 ? code : 200;
-    return new ApiCallError(
-      `${capitalize(this.#describeServer())} reported an error in the stream: ${summarizeErrorBody(message)}`,
-      url,
-      status,
-      raw,
-      false,
-    );
-  }
-
-  #apiCallError(
-    method: string,
-    url: string,
-    response: Pick<HttpResponse, 'status' | 'statusText' | 'headers'>,
-    text: string,
-  ): ApiCallError {
-    const retryAfterMs = parseRetryAfterMs(response.headers, this.#wallClock());
-    const statusText = response.statusText === '' ? '' : ` ${response.statusText}`;
-    return new ApiCallError(
-      `${capitalize(this.#describeServer())} answered HTTP ${response.status}${statusText} to ${method} ${url}: ${summarizeErrorBody(text)}`,
-      url,
-      response.status,
-      text,
-      isRetryableStatus(response.status),
-      retryAfterMs,
-    );
-  }
-
-  // --- errors --------------------------------------------------------------------------
-
-  #describeServer(): string {
-    const preset = this.#options.preset;
-    const name = preset === undefined ? 'the server' : presets[preset].displayName;
-    return `${name} at ${this.#baseUrl ?? '(unknown URL)'}`;
-  }
-
-  #startHint(): string {
-    return presets[this.#options.preset ?? 'openai'].startHint;
-  }
-
-  #abortedError(): AbortedError {
-    return this.#disposal.signal.aborted
-      ? new AbortedError('Stopped: the engine was disposed.')
-      : new AbortedError();
-  }
-
-  #interrupted(eventCount: number, cause?: unknown): StreamInterruptedError {
-    return new StreamInterruptedError(
-      `${capitalize(this.#describeServer())} closed the stream after ${eventCount} event${eventCount === 1 ? '' : 's'} without finishing; the partial answer is kept.`,
-      cause === undefined ? undefined : { cause },
-    );
-  }
-
-  /** Maps what a fetch, a body read or a probe threw to one of tandem's errors. */
-  #mapFailure(error: unknown, watch: AttemptWatch, url: string, duringBody = false): Error {
-    if (error instanceof TandemError) return error;
-    if (watch.timedOut !== undefined) {
-      const { phase, timeoutMs } = watch.timedOut;
-      const server = capitalize(this.#describeServer());
-      const message =
-        phase === 'idle'
-          ? `${server} sent nothing for ${seconds(timeoutMs)} in the middle of the answer (idle timeout); the partial answer is kept.`
-          : `${server} sent no answer to ${url} within ${seconds(timeoutMs)} (first-byte timeout); a cold server may still be loading the model: raise firstByteTimeoutMs.`;
-      return new TimeoutError(phase, timeoutMs, message);
-    }
-    if (watch.signal.aborted) return this.#abortedError();
-    const { failure, code } = classifyNetworkError(error);
-    if (failure === 'unreachable') {
-      return new EndpointUnreachableError(
-        url,
-        `Cannot reach ${this.#describeServer()} (${describeNetworkCode(code)}). ${this.#startHint()}`,
-        { cause: error },
-      );
-    }
-    if (failure === 'connect-timeout') {
-      return new TimeoutError(
-        'connect',
-        this.#requestConnectTimeoutMs,
-        `${capitalize(this.#describeServer())} did not accept a TCP connection in time (connect timeout). ${this.#startHint()}`,
-      );
-    }
-    if (duringBody || failure === 'closed') {
-      return new StreamInterruptedError(
-        `${capitalize(this.#describeServer())} closed the connection (${describeNetworkCode(code)}) before answering ${url}.`,
-        { cause: error },
-      );
-    }
-    const detail = error instanceof Error ? error.message : String(error);
-    return new EndpointUnreachableError(
-      url,
-      `Request to ${url} failed: ${detail}${code === undefined ? '' : ` (${code})`}.`,
-      { cause: error },
-    );
+    if (stopped) throw this.#errors.abortedError();
   }
 }
 

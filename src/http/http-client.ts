@@ -1,5 +1,5 @@
 /**
- * The openai engine's HTTP/1.1 client: keep-alive connections over node:net (node:tls for
+ * tandem's HTTP/1.1 client (the openai engine's transport): keep-alive connections over node:net (node:tls for
  * https), responses parsed here, and every body chunk stamped with the injected clock in the
  * socket's read callback, before any parsing.
  *

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbortedError, DownloadError, TimeoutError } from '../errors.js';
-import { formatBytes } from '../units.js';
 import { cachedModelPath } from './cache.js';
 import { CATALOG, type CatalogModel } from './catalog.js';
 import { type PullProgress, pullModel } from './pull.js';
@@ -280,17 +279,5 @@ describe('pullModel', () => {
   it('sends HF_TOKEN as a Bearer token', async () => {
     await pull(testModel(), { env: { HF_TOKEN: 'hf_secret' } });
     expect(requests.every((r) => r.authorization === 'Bearer hf_secret')).toBe(true);
-  });
-});
-
-describe('formatBytes', () => {
-  it('uses decimal units with three significant digits', () => {
-    expect(formatBytes(0)).toBe('0 B');
-    expect(formatBytes(999)).toBe('999 B');
-    expect(formatBytes(1000)).toBe('1.00 kB');
-    expect(formatBytes(270_590_880)).toBe('271 MB');
-    expect(formatBytes(2_491_874_272)).toBe('2.49 GB');
-    expect(formatBytes(12_109_566_560)).toBe('12.1 GB');
-    expect(formatBytes(999_999_999)).toBe('1.00 GB');
   });
 });

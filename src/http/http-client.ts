@@ -1,7 +1,7 @@
 /**
- * tandem's HTTP/1.1 client (the openai engine's transport): keep-alive connections over node:net (node:tls for
- * https), responses parsed here, and every body chunk stamped with the injected clock in the
- * socket's read callback, before any parsing.
+ * tandem's HTTP/1.1 client (the openai engine's transport): keep-alive connections over
+ * node:net (node:tls for https), responses parsed here, and every body chunk stamped with the
+ * injected clock in the socket's read callback, before any parsing.
  *
  * Why not fetch: a benchmark client streams one small chunk per token from hundreds of
  * connections at once. Through fetch (undici, WHATWG streams) each chunk cost this 2-core VM

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { chatCommand } from '../src/cli/run-command.js';
+import { chatCommand } from '../src/cli/chat-command.js';
 import { TEST_HOME } from '../test/support/demo-models.js';
 import { fakeTerminal } from '../test/support/fake-terminal.js';
 

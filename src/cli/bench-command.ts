@@ -18,8 +18,8 @@ import { tandemHome } from '../models/cache.js';
 import { parseWholeNumber } from '../numbers.js';
 import { defaultDatabasePath, openDatabase } from '../store/database.js';
 import { formatMs } from './format.js';
+import { addGenerationFlags, engineOptionsFrom, type GenerationFlags } from './generation-flags.js';
 import { integerFlag, numberFlag } from './options.js';
-import { addGenerationFlags, engineOptionsFrom, type GenerationFlags } from './run-command.js';
 import { renderFiguresTable } from './runs-command.js';
 import { demoNote, interruptSignal, type Terminal } from './terminal.js';
 

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import type { Command } from 'commander';
 import {
   type CompareResult,
   compare,
@@ -10,7 +11,8 @@ import {
 import { InvalidArgumentError } from '../errors.js';
 import { formatBytes } from '../units.js';
 import { excerpt, formatMs, formatRate, renderMarkdownTable, renderTable } from './format.js';
-import { engineOptionsFrom, type GenerationFlags } from './run-command.js';
+import { addGenerationFlags, engineOptionsFrom, type GenerationFlags } from './generation-flags.js';
+import { integerFlag } from './options.js';
 import { demoNote, interruptSignal, type Terminal } from './terminal.js';
 
 export interface CompareFlags extends GenerationFlags {
@@ -177,4 +179,36 @@ export async function compareCommand(
   } finally {
     interrupt.dispose();
   }
+}
+
+/** `tandem compare`. */
+export function registerCompareCommand(
+  program: Command,
+  terminal: Terminal,
+  exitWith: (promise: Promise<number>) => Promise<void>,
+): void {
+  addGenerationFlags(
+    program
+      .command('compare')
+      .description(
+        'The same prompt on several models: latency, tokens, memory, answer, and which is faster beyond noise',
+      )
+      .argument(
+        '[models...]',
+        'model references (default: SLM_ALIAS and LLM_ALIAS, else demo-slm demo-llm)',
+      )
+      .option(
+        '-p, --prompt <text>',
+        'the prompt (default: COMPARE_PROMPT, else "List 5 benefits of local AI inference.")',
+      )
+      .option('-s, --system <text>', 'system message')
+      .option(
+        '--rounds <n>',
+        'warm runs per model after the cold run (default 3)',
+        integerFlag('--rounds', { min: 1, max: 1000 }),
+      )
+      .option('--json', 'print the whole result as JSON')
+      .option('--out <file>', 'also write a report: FILE.md or FILE.json'),
+    { maxTokensDefault: '128' },
+  ).action((models: string[], flags) => exitWith(compareCommand(models, flags, terminal)));
 }

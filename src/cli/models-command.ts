@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { parseModelReference } from '../engines/registry.js';
 import { ModelNotFoundError } from '../errors.js';
 import {
@@ -20,9 +21,10 @@ import {
 } from '../plan/model-plan.js';
 import { formatBytes, formatPercentDifference } from '../units.js';
 import { formatMs, formatRate, renderTable } from './format.js';
+import { integerFlag } from './options.js';
 import { renderProgressBar } from './progress-bar.js';
-import { twinProgressReporter } from './run-command.js';
 import { interruptSignal, type Terminal } from './terminal.js';
+import { twinProgressReporter } from './write-progress.js';
 
 function formatParameters(count: number): string {
   if (count >= 1e9) return `${(count / 1e9).toFixed(1)}B`;
@@ -283,4 +285,60 @@ export async function modelsPlanCommand(
   } finally {
     interrupt.dispose();
   }
+}
+
+/** `tandem models` and its subcommands: list, pull, rm, plan. */
+export function registerModelsCommand(
+  program: Command,
+  terminal: Terminal,
+  exitWith: (promise: Promise<number>) => Promise<void>,
+): void {
+  const models = program
+    .command('models')
+    .description('The demo models, the catalog, and the download cache');
+  models
+    .command('list', { isDefault: true })
+    .description('List demo and catalog models with sizes and what is downloaded')
+    .option('--json', 'print as JSON')
+    .action((flags) => exitWith(modelsListCommand(flags, terminal)));
+  models
+    .command('pull')
+    .description('Download a catalog model (GGUF) into the cache, with progress; resumes')
+    .argument('<alias>', 'catalog alias, e.g. phi-4-mini')
+    .action((alias: string) => exitWith(modelsPullCommand(alias, terminal)));
+  models
+    .command('rm')
+    .description('Remove a downloaded catalog model')
+    .argument('<alias>', 'catalog alias')
+    .action((alias: string) => exitWith(modelsRemoveCommand(alias, terminal)));
+  models
+    .command('plan')
+    .description(
+      "Without downloading: load a catalog model's random-weight shape twin (or a .gguf) and measure load, memory, TTFT, decode and whether it fits",
+    )
+    .argument(
+      '<model>',
+      'catalog alias (its twin is built on first use), twin:ALIAS, or a .gguf path',
+    )
+    .option(
+      '--ctx <tokens>',
+      'context the fit check is for (default 4096)',
+      integerFlag('--ctx', { min: 16 }),
+    )
+    .option(
+      '--tokens <n>',
+      'tokens decoded for the decode figure (default 64)',
+      integerFlag('--tokens', { min: 2 }),
+    )
+    .option(
+      '--long-words <n>',
+      'words in the long prompt (default 400)',
+      integerFlag('--long-words', { min: 1 }),
+    )
+    .option('--threads <n>', 'llama threads', integerFlag('--threads', { min: 1 }))
+    .option('--no-bandwidth', 'skip the memory-bandwidth measurement')
+    .option('--json', 'print as JSON')
+    .action((model: string, flags: PlanFlags) =>
+      exitWith(modelsPlanCommand(model, flags, terminal)),
+    );
 }

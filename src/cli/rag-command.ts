@@ -18,8 +18,8 @@ import { defaultDatabasePath } from '../store/database.js';
 import { formatBytes } from '../units.js';
 import { excerpt, formatMs, renderTable } from './format.js';
 import { choiceFlag, collect, integerFlag, numberFlag } from './options.js';
-import { demoProgressReporter } from './run-command.js';
 import { demoNote, dim, interruptSignal, type Terminal } from './terminal.js';
+import { demoProgressReporter } from './write-progress.js';
 
 export const DEFAULT_COLLECTION = 'default';
 

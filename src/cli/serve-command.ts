@@ -5,7 +5,7 @@ import { DEMO_MODEL_NAMES } from '../models/demo/demo-models.js';
 import { parseWholeNumber } from '../numbers.js';
 import { parseBrowserModel } from '../server/routes/browser-models.js';
 import { DEFAULT_PORT, parseServedModel, type ServeOptions, startServer } from '../server/serve.js';
-import { engineOptionsFrom } from './run-command.js';
+import { engineOptionsFrom } from './generation-flags.js';
 import { demoNote, dim, interruptSignal, type Terminal } from './terminal.js';
 
 export interface ServeFlags {

@@ -4,24 +4,30 @@
  * CORS for localhost and file:// pages, optional Bearer key, a body limit) and OpenAI-shaped
  * JSON errors: never a stack trace, never a 500 for bad input.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
-import {
-  ApiCallError,
-  EndpointUnreachableError,
-  errorLine,
-  InvalidArgumentError,
-  isAbortError,
-  StreamInterruptedError,
-  TimeoutError,
-} from '../errors.js';
+import { errorLine, InvalidArgumentError, isAbortError } from '../errors.js';
 import type { Database } from '../store/database.js';
 import type { ServerMetrics } from './metrics.js';
 import { contentType as metricsContentType } from './metrics.js';
+import { hasKey, requireKey } from './middleware/api-key.js';
+import { apiBodyLimit } from './middleware/body-limit.js';
+import { loopbackHostsOnly } from './middleware/loopback-host.js';
+import {
+  errorResponse,
+  failureStatus,
+  internalError,
+  routeNotFound,
+} from './middleware/openai-errors.js';
+import {
+  type AllowedOrigins,
+  allowedOriginsOnly,
+  corsHeaders,
+  jsonPostsOnly,
+  ownOriginOnly,
+} from './middleware/origin.js';
+import { requestMetrics } from './middleware/request-metrics.js';
 import { ModelBusyError, ModelLoadError, type ModelPool } from './model-pool.js';
 import { addWebApi } from './routes/api/web-api.js';
 import { addBrowserModelRoutes, type BrowserModels } from './routes/browser-models.js';
@@ -33,13 +39,13 @@ import {
   streamChat,
 } from './routes/v1/chat-completions.js';
 import {
-  type OpenAIErrorBody,
   openAIError,
   parseChatCompletionRequest,
   parseEmbeddingsRequest,
   toGenerateRequest,
 } from './routes/v1/openai-request.js';
 import { serveWebAssets } from './routes/web-assets.js';
+import type { ServerEnv } from './server-env.js';
 
 export interface ServerAppOptions {
   pool: ModelPool;
@@ -47,7 +53,7 @@ export interface ServerAppOptions {
   /** Bearer key every /v1 and /metrics request must carry; undefined: none. */
   apiKey?: string;
   /** Allowed browser origins: 'localhost' (localhost, loopback addresses and `null`), a list, or '*'. */
-  cors: 'localhost' | '*' | readonly string[];
+  cors: AllowedOrigins;
   /** Refuse requests whose Host is not a loopback name (the server listens on loopback). */
   loopbackHostsOnly: boolean;
   maxBodyBytes: number;
@@ -67,52 +73,6 @@ export interface ServerAppOptions {
     /** ONNX model folders the "In the browser" page runs (GET /models/NAME/…). */
     browserModels?: BrowserModels;
   };
-}
-
-type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 429 | 500 | 502 | 503 | 504;
-
-function errorResponse(c: Context, status: ErrorStatus, body: OpenAIErrorBody): Response {
-  return c.json(body, status);
-}
-
-/**
- * The status for a failed generation or embedding: a model served through another server
- * (the gateway case) that cannot be reached, times out or fails is a 502/504 from upstream,
- * not an internal error of this server.
- */
-function failureStatus(error: unknown): 500 | 502 | 504 {
-  if (error instanceof TimeoutError) return 504;
-  if (
-    error instanceof EndpointUnreachableError ||
-    error instanceof ApiCallError ||
-    error instanceof StreamInterruptedError
-  ) {
-    return 502;
-  }
-  return 500;
-}
-
-/** A loopback name with an optional port: localhost, *.localhost, 127.x.y.z, [::1]. */
-const loopbackAuthority =
-  '(?:localhost|[a-z0-9-]+\\.localhost|127(?:\\.\\d{1,3}){3}|\\[::1\\])(?::\\d{1,5})?';
-
-const loopbackHostPattern = new RegExp(`^${loopbackAuthority}$`, 'i');
-
-/** A page on localhost or a loopback address, any port (`null` is checked apart). */
-const localhostOriginPattern = new RegExp(`^https?://${loopbackAuthority}$`, 'i');
-
-function allowedOrigin(rule: ServerAppOptions['cors'], origin: string): string | null {
-  if (rule === '*') return '*';
-  if (rule === 'localhost') {
-    return origin === 'null' || localhostOriginPattern.test(origin) ? origin : null;
-  }
-  return rule.includes(origin) ? origin : null;
-}
-
-/** Compares digests, so that neither the key's bytes nor its length leak through timing. */
-function keysMatch(given: string, expected: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function httpVersionOf(c: Context): string | undefined {
@@ -189,27 +149,11 @@ function unreadable(c: Context, reason: 'not-json' | 'too-large', maxBytes: numb
   );
 }
 
-/** A bounded label for the request counter: the route, not the raw path. */
-function routeLabel(path: string): string {
-  if (path.startsWith('/v1/models/')) return '/v1/models/{id}';
-  return knownRoutes.has(path) ? path : 'other';
-}
-
-const knownRoutes = new Set([
-  '/v1/chat/completions',
-  '/v1/models',
-  '/v1/embeddings',
-  '/health',
-  '/metrics',
-]);
-
-export function createServerApp(
-  options: ServerAppOptions,
-): Hono<{ Variables: { servedModel: string } }> {
+export function createServerApp(options: ServerAppOptions): Hono<ServerEnv> {
   const { pool, metrics } = options;
   const clock = options.clock ?? (() => performance.now());
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
-  const app = new Hono<{ Variables: { servedModel: string } }>();
+  const app = new Hono<ServerEnv>();
 
   const unknownModel = (c: Context, name: string): Response =>
     errorResponse(
@@ -223,145 +167,24 @@ export function createServerApp(
       ),
     );
 
-  app.use('*', async (c, next) => {
-    await next();
-    metrics.countRequest(routeLabel(c.req.path), c.get('servedModel') ?? '', String(c.res.status));
-  });
-
-  if (options.loopbackHostsOnly) {
-    app.use('*', async (c, next) => {
-      const host = c.req.header('host') ?? '';
-      if (!loopbackHostPattern.test(host)) {
-        return errorResponse(
-          c,
-          403,
-          openAIError(
-            `Refused: Host '${host.slice(0, 100)}' is not a loopback name. This server listens on loopback only; use http://localhost or http://127.0.0.1.`,
-            'invalid_request_error',
-            null,
-            'host_not_allowed',
-          ),
-        );
-      }
-      await next();
-    });
-  }
-
-  // CORS headers only stop a page from reading the answer; a cross-origin "simple" POST
-  // (text/plain, a form) would still run. A request whose Origin is not allowed is refused
-  // before any work. Clients that are not browsers send no Origin.
-  /** The page's own origin: the web app served here calls /api and /v1 from it. */
-  const sameOrigin = (c: Context, origin: string): boolean =>
-    origin === `${new URL(c.req.url).protocol}//${c.req.header('host') ?? ''}`;
-
-  // The web app's API holds conversations: only the app itself (its own origin) or a client
-  // that is not a browser (no Origin) may use it, never another site, nor `null`. A POST must
-  // say it is JSON, so that a cross-site form or text/plain POST is refused before any work.
-  const ownOriginOnly: MiddlewareHandler = async (c, next) => {
-    const origin = c.req.header('origin');
-    // A cross-site <img> or <script> sends no Origin, but browsers say where it comes from.
-    const crossSite = c.req.header('sec-fetch-site') === 'cross-site';
-    if (crossSite || (origin !== undefined && !sameOrigin(c, origin))) {
-      return c.json(
-        {
-          error: {
-            message: `Refused: ${c.req.path.startsWith('/models/') ? '/models' : '/api'} serves only tandem's own web app, not ${origin === undefined ? 'another site' : `origin '${origin.slice(0, 100)}'`}.`,
-          },
-        },
-        403,
-      );
-    }
-    return next();
-  };
+  app.use('*', requestMetrics(metrics));
+  if (options.loopbackHostsOnly) app.use('*', loopbackHostsOnly);
   app.use('/models/*', ownOriginOnly);
   app.use('/api/*', ownOriginOnly);
-  app.use('/api/*', async (c, next) => {
-    if (c.req.method === 'POST') {
-      if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
-        return c.json({ error: { message: 'Send the body as application/json.' } }, 415);
-      }
-    }
-    await next();
-  });
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          {
-            error: {
-              message: `The body is over this server's limit of ${options.maxBodyBytes} bytes: send fewer or shorter documents.`,
-            },
-          },
-          413,
-        ),
-    }),
-  );
-
-  app.use('*', async (c, next) => {
-    const origin = c.req.header('origin');
-    if (
-      origin !== undefined &&
-      !sameOrigin(c, origin) &&
-      allowedOrigin(options.cors, origin) === null
-    ) {
-      return errorResponse(
-        c,
-        403,
-        openAIError(
-          `Refused: origin '${origin.slice(0, 100)}' is not allowed. Start tandem serve with --cors ${origin.slice(0, 100)} to allow it.`,
-          'invalid_request_error',
-          null,
-          'origin_not_allowed',
-        ),
-      );
-    }
-    await next();
-  });
-
-  app.use(
-    '*',
-    cors({
-      origin: (origin) => allowedOrigin(options.cors, origin),
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      maxAge: 600,
-    }),
-  );
-
-  /** True without a configured key, or when the request carries it. */
-  const hasKey = (c: Context): boolean => {
-    const key = options.apiKey;
-    if (key === undefined) return true;
-    const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
-    return match !== null && keysMatch((match[1] as string).trim(), key);
-  };
-
-  const requireKey: MiddlewareHandler = async (c, next) => {
-    if (c.req.method === 'OPTIONS') return next();
-    if (!hasKey(c)) {
-      return errorResponse(
-        c,
-        401,
-        openAIError(
-          'Missing or wrong API key: send Authorization: Bearer <the key given to tandem serve --api-key>.',
-          'invalid_request_error',
-          null,
-          'invalid_api_key',
-        ),
-      );
-    }
-    return next();
-  };
-  app.use('/v1/*', requireKey);
-  app.use('/api/*', requireKey);
-  app.use('/models/*', requireKey);
-  app.use('/metrics', requireKey);
+  app.use('/api/*', jsonPostsOnly);
+  app.use('/api/*', apiBodyLimit(options.maxBodyBytes));
+  app.use('*', allowedOriginsOnly(options.cors));
+  app.use('*', corsHeaders(options.cors));
+  const keyRequired = requireKey(options.apiKey);
+  app.use('/v1/*', keyRequired);
+  app.use('/api/*', keyRequired);
+  app.use('/models/*', keyRequired);
+  app.use('/metrics', keyRequired);
 
   // Open to health checks; the models are listed only to a caller with the key.
   app.get('/health', (c) =>
     c.json(
-      hasKey(c)
+      hasKey(c, options.apiKey)
         ? {
             status: 'ok',
             models: pool.names.map((name) => ({ id: name, loaded: pool.isLoaded(name) })),
@@ -607,26 +430,8 @@ export function createServerApp(
     }
   });
 
-  app.notFound((c) =>
-    errorResponse(
-      c,
-      404,
-      openAIError(
-        `No route for ${c.req.method} ${c.req.path}. Routes: POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, POST /v1/embeddings, GET /health, GET /metrics.`,
-        'invalid_request_error',
-        null,
-        'not_found',
-      ),
-    ),
-  );
-
-  app.onError((error, c) =>
-    errorResponse(
-      c,
-      500,
-      openAIError(`Internal error: ${errorLine(error)}`, 'server_error', null, 'internal_error'),
-    ),
-  );
+  app.notFound(routeNotFound);
+  app.onError(internalError);
 
   if (options.web !== undefined) {
     addWebApi(app, {

@@ -20,7 +20,7 @@ import {
 } from './middleware/origin.js';
 import { requestMetrics } from './middleware/request-metrics.js';
 import type { ModelPool } from './model-pool.js';
-import { addWebApi } from './routes/api/web-api.js';
+import { addWebApi } from './routes/api/chat.js';
 import { addBrowserModelRoutes, type BrowserModels } from './routes/browser-models.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';

@@ -3,8 +3,15 @@
  * the safety rules of a server on a developer's machine (Host check against DNS rebinding,
  * CORS for localhost and file:// pages, optional Bearer key, a body limit) and OpenAI-shaped
  * JSON errors: never a stack trace, never a 500 for bad input.
+ *
+ * This file only composes: the middleware (middleware/, registered before any route and in
+ * the order they run) and the routes (routes/), each group a sub-app typed with the shared
+ * ServerEnv and mounted at its path. With `web`, the web app's API (routes/api/), the
+ * browser models' files and the web app itself are mounted too.
  */
 import { Hono } from 'hono';
+import { ConversationStore } from '../chat/conversations.js';
+import { RagStore } from '../rag/rag-store.js';
 import type { Database } from '../store/database.js';
 import type { ServerMetrics } from './metrics.js';
 import { requireKey } from './middleware/api-key.js';
@@ -20,14 +27,20 @@ import {
 } from './middleware/origin.js';
 import { requestMetrics } from './middleware/request-metrics.js';
 import type { ModelPool } from './model-pool.js';
-import { addWebApi } from './routes/api/chat.js';
-import { addBrowserModelRoutes, type BrowserModels } from './routes/browser-models.js';
+import { benchRunRoutes } from './routes/api/bench-runs.js';
+import { browserModelListRoutes } from './routes/api/browser-models.js';
+import { chatRoutes } from './routes/api/chat.js';
+import { collectionRoutes } from './routes/api/collections.js';
+import { conversationRoutes } from './routes/api/conversations.js';
+import { messageRoutes } from './routes/api/messages.js';
+import { servedModelRoutes } from './routes/api/models.js';
+import { type BrowserModels, browserModelFileRoutes } from './routes/browser-models.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { chatCompletionRoutes } from './routes/v1/chat-completions.js';
 import { embeddingRoutes } from './routes/v1/embeddings.js';
 import { modelRoutes } from './routes/v1/models.js';
-import { serveWebAssets } from './routes/web-assets.js';
+import { webAssetRoutes } from './routes/web-assets.js';
 import type { ServerEnv } from './server-env.js';
 
 export interface ServerAppOptions {
@@ -94,16 +107,25 @@ export function createServerApp(options: ServerAppOptions): Hono<ServerEnv> {
   app.onError(internalError);
 
   if (options.web !== undefined) {
-    addWebApi(app, {
-      pool,
-      database: options.web.database,
-      engineOf: options.web.engineOf,
-      isDemo: (name) => options.isDemo?.(name) === true,
-    });
-    if (options.web.browserModels !== undefined) {
-      addBrowserModelRoutes(app, options.web.browserModels);
+    const { database, browserModels } = options.web;
+    const conversations = new ConversationStore(database);
+    // Answers a previous server left mid-stream (it crashed or was killed) are closed now.
+    conversations.closeInterrupted();
+    const rag = new RagStore(database);
+    const isDemo = (name: string) => options.isDemo?.(name) === true;
+    app.route('/api/models', servedModelRoutes({ pool, engineOf: options.web.engineOf, isDemo }));
+    app.route('/api/collections', collectionRoutes(rag));
+    const bench = benchRunRoutes(database);
+    app.route('/api/bench/runs', bench.runs);
+    app.route('/reports', bench.reports);
+    app.route('/api/conversations', conversationRoutes(conversations));
+    app.route('/api/messages', messageRoutes(conversations));
+    app.route('/api/chat', chatRoutes({ pool, conversations, rag }));
+    if (browserModels !== undefined) {
+      app.route('/api/browser-models', browserModelListRoutes(browserModels));
+      app.route('/models', browserModelFileRoutes(browserModels));
     }
-    serveWebAssets(app, options.web.root);
+    app.route('/', webAssetRoutes(options.web.root));
   }
 
   return app;

@@ -1,0 +1,9 @@
+/**
+ * The error body of the web app's API: `{ error: { message } }`, one line the page shows as
+ * it is (the /v1 routes answer OpenAI-shaped errors instead).
+ */
+import type { Context } from 'hono';
+
+export function apiError(c: Context, status: 400 | 404, message: string): Response {
+  return c.json({ error: { message } }, status);
+}

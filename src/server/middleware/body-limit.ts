@@ -5,12 +5,13 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { ApiErrorBody } from '../routes/api/api-types.js';
 
 export function apiBodyLimit(maxBodyBytes: number): MiddlewareHandler {
   return bodyLimit({
     maxSize: maxBodyBytes,
     onError: (c) =>
-      c.json(
+      c.json<ApiErrorBody>(
         {
           error: {
             message: `The body is over this server's limit of ${maxBodyBytes} bytes: send fewer or shorter documents.`,

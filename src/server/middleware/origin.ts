@@ -7,6 +7,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import type { ApiErrorBody } from '../routes/api/api-types.js';
 import { openAIError } from '../routes/v1/openai-request.js';
 import { loopbackAuthority } from './loopback-host.js';
 import { errorResponse } from './openai-errors.js';
@@ -37,7 +38,7 @@ export const ownOriginOnly: MiddlewareHandler = async (c, next) => {
   // A cross-site <img> or <script> sends no Origin, but browsers say where it comes from.
   const crossSite = c.req.header('sec-fetch-site') === 'cross-site';
   if (crossSite || (origin !== undefined && !sameOrigin(c, origin))) {
-    return c.json(
+    return c.json<ApiErrorBody>(
       {
         error: {
           message: `Refused: ${c.req.path.startsWith('/models/') ? '/models' : '/api'} serves only tandem's own web app, not ${origin === undefined ? 'another site' : `origin '${origin.slice(0, 100)}'`}.`,
@@ -53,7 +54,10 @@ export const ownOriginOnly: MiddlewareHandler = async (c, next) => {
 export const jsonPostsOnly: MiddlewareHandler = async (c, next) => {
   if (c.req.method === 'POST') {
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
-      return c.json({ error: { message: 'Send the body as application/json.' } }, 415);
+      return c.json<ApiErrorBody>(
+        { error: { message: 'Send the body as application/json.' } },
+        415,
+      );
     }
   }
   await next();

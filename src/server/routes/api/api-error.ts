@@ -3,7 +3,8 @@
  * it is (the /v1 routes answer OpenAI-shaped errors instead).
  */
 import type { Context } from 'hono';
+import type { ApiErrorBody } from './api-types.js';
 
 export function apiError(c: Context, status: 400 | 404, message: string): Response {
-  return c.json({ error: { message } }, status);
+  return c.json<ApiErrorBody>({ error: { message } }, status);
 }

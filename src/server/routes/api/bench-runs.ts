@@ -13,6 +13,7 @@ import type { Database } from '../../../store/database.js';
 import { RunNotFoundError } from '../../../store/errors.js';
 import type { ServerEnv } from '../../server-env.js';
 import { apiError } from './api-error.js';
+import type { BenchRunSummary, ListBody, ReportLink } from './api-types.js';
 
 export interface BenchRunRoutes {
   /** Mounted at /api/bench/runs. */
@@ -27,7 +28,7 @@ export function benchRunRoutes(database: Database): BenchRunRoutes {
   const reports = new Hono<ServerEnv>();
 
   runs.get('/', (c) =>
-    c.json({
+    c.json<ListBody<BenchRunSummary>>({
       data: listRuns(database, { limit: 50 }).map((run) => ({
         id: run.id,
         name: run.name,
@@ -60,7 +61,7 @@ export function benchRunRoutes(database: Database): BenchRunRoutes {
     }
     const token = randomBytes(24).toString('base64url');
     reportLinks.set(token, { runId: Number(c.req.param('id')), expiresAt: now + 60_000 });
-    return c.json({ url: `/reports/${token}` });
+    return c.json<ReportLink>({ url: `/reports/${token}` });
   });
   reports.get('/:token', (c) => {
     const link = reportLinks.get(c.req.param('token'));

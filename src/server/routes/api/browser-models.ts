@@ -4,11 +4,12 @@
  */
 import { Hono } from 'hono';
 import type { ServerEnv } from '../../server-env.js';
-import type { BrowserModels } from '../browser-models.js';
+import type { BrowserModelEntry, BrowserModels } from '../browser-models.js';
+import type { ListBody } from './api-types.js';
 
 /** Mounted at /api/browser-models. */
 export function browserModelListRoutes(models: BrowserModels): Hono<ServerEnv> {
   const routes = new Hono<ServerEnv>();
-  routes.get('/', async (c) => c.json({ data: await models.list() }));
+  routes.get('/', async (c) => c.json<ListBody<BrowserModelEntry>>({ data: await models.list() }));
   return routes;
 }

@@ -27,6 +27,7 @@ import { type RagCollection, RagStore } from '../../../rag/rag-store.js';
 import type { ModelPool } from '../../model-pool.js';
 import type { ServerEnv } from '../../server-env.js';
 import { apiError } from './api-error.js';
+import type { AnswerFigures, AnswerSource, ChatEvents } from './api-types.js';
 import { pageMessage } from './conversations.js';
 
 export interface ChatRoutesOptions {
@@ -56,7 +57,7 @@ const chatRequest = z.object({
 });
 
 /** A source as the page shows it. */
-function pageSource(source: GroundedSource) {
+function pageSource(source: GroundedSource): AnswerSource {
   return {
     number: source.number,
     chunkId: source.chunkId,
@@ -73,7 +74,7 @@ function answerFigures(run: RunResult | undefined, retrievalMs: number | undefin
   return {
     ...(run === undefined
       ? {}
-      : {
+      : ({
           ttftMs: run.ttftMs,
           e2eMs: run.e2eMs,
           decodeTokensPerSecond: run.decodeTokensPerSecond,
@@ -82,9 +83,9 @@ function answerFigures(run: RunResult | undefined, retrievalMs: number | undefin
           promptTokens: run.promptTokens,
           queueMs: run.queueMs,
           demo: run.isDemo,
-        }),
+        } satisfies AnswerFigures)),
     ...(retrievalMs === undefined ? {} : { retrievalMs }),
-  };
+  } satisfies AnswerFigures;
 }
 
 /** Mounted at /api/chat. */
@@ -144,7 +145,7 @@ export function chatRoutes({ pool, conversations, rag }: ChatRoutesOptions): Hon
     return streamSSE(c, async (stream) => {
       const abort = new AbortController();
       stream.onAbort(() => abort.abort());
-      const send = (event: string, data: unknown) =>
+      const send = <Name extends keyof ChatEvents>(event: Name, data: ChatEvents[Name]) =>
         stream.writeSSE({ event, data: JSON.stringify(data) });
       await send('start', {
         conversationId,

@@ -8,17 +8,29 @@ import { Hono } from 'hono';
 import type { ChatMessage, ConversationStore } from '../../../chat/conversations.js';
 import type { ServerEnv } from '../../server-env.js';
 import { apiError } from './api-error.js';
+import type {
+  AnswerSource,
+  CitationSummary,
+  Conversation,
+  ConversationRemoved,
+  ConversationSummary,
+  ListBody,
+  StoredMessage,
+} from './api-types.js';
 
 /** A stored message as the page reads it. */
-export function pageMessage(message: ChatMessage) {
+export function pageMessage(message: ChatMessage): StoredMessage {
   return {
     id: message.id,
     role: message.role,
     content: message.content,
     model: message.model,
     figures: message.figures,
-    sources: message.sources,
-    citations: message.citations,
+    // The store keeps the sources and citation check as the JSON POST /api/chat gave it
+    // (pageSource's sources, the citation summary) and, knowing no feature, reads them back
+    // as unknown: they are what was written.
+    sources: message.sources as AnswerSource[] | undefined,
+    citations: message.citations as CitationSummary | undefined,
     finish: message.finish,
     error: message.error,
     rating: message.rating,
@@ -31,7 +43,7 @@ export function conversationRoutes(conversations: ConversationStore): Hono<Serve
   const routes = new Hono<ServerEnv>();
 
   routes.get('/', (c) =>
-    c.json({
+    c.json<ListBody<ConversationSummary>>({
       data: conversations.list().map((conversation) => ({
         id: conversation.id,
         title: conversation.title,
@@ -53,7 +65,7 @@ export function conversationRoutes(conversations: ConversationStore): Hono<Serve
     if (conversation === undefined) {
       return apiError(c, 404, `No conversation ${c.req.param('id')}: reload the list.`);
     }
-    return c.json({
+    return c.json<Conversation>({
       id: conversation.id,
       title: conversation.title,
       messages: conversation.messages.map(pageMessage),
@@ -64,7 +76,7 @@ export function conversationRoutes(conversations: ConversationStore): Hono<Serve
     const id = conversationId(c);
     const removed = id !== 0 && conversations.remove(id);
     return removed
-      ? c.json({ removed: true })
+      ? c.json<ConversationRemoved>({ removed: true })
       : apiError(c, 404, `No conversation ${c.req.param('id')}: reload the list.`);
   });
   return routes;

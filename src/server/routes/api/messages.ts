@@ -8,6 +8,7 @@ import { type ConversationStore, MessageNotFoundError } from '../../../chat/conv
 import { errorLine } from '../../../errors.js';
 import type { ServerEnv } from '../../server-env.js';
 import { apiError } from './api-error.js';
+import type { StoredMessage } from './api-types.js';
 import { pageMessage } from './conversations.js';
 
 const ratingRequest = z.object({
@@ -34,7 +35,7 @@ export function messageRoutes(conversations: ConversationStore): Hono<ServerEnv>
         parsed.data.rating,
         parsed.data.comment,
       );
-      return c.json(pageMessage(message));
+      return c.json<StoredMessage>(pageMessage(message));
     } catch (error) {
       if (error instanceof MessageNotFoundError) return apiError(c, 404, error.message);
       return apiError(c, 400, errorLine(error));

@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { ModelPool } from '../../model-pool.js';
 import type { ServerEnv } from '../../server-env.js';
+import type { ListBody, ServedModel } from './api-types.js';
 
 export interface ServedModelRoutesOptions {
   pool: ModelPool;
@@ -22,7 +23,7 @@ export function servedModelRoutes({
   const routes = new Hono<ServerEnv>();
 
   routes.get('/', (c) =>
-    c.json({
+    c.json<ListBody<ServedModel>>({
       data: pool.names.map((name) => ({
         name,
         reference: pool.referenceOf(name),

@@ -77,6 +77,8 @@ export function createServerApp(options: ServerAppOptions): Hono<ServerEnv> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const app = new Hono<ServerEnv>();
 
+  // Middleware first, in the order it runs: Hono runs what matches a request in the order it
+  // was added, and the sub-apps mounted below carry routes only.
   app.use('*', requestMetrics(metrics));
   if (options.loopbackHostsOnly) app.use('*', loopbackHostsOnly);
   app.use('/models/*', ownOriginOnly);

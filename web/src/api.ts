@@ -1,80 +1,29 @@
 /**
  * The web app's calls to `tandem serve` (same origin): JSON routes under /api and the chat's
- * server-sent events, read from a fetch body so the stop button can abort them.
+ * server-sent events, read from a fetch body so the stop button can abort them. The shapes
+ * the server sends are the server's own types (src/server/routes/api/api-types.ts).
  */
 
-export interface ServedModel {
-  name: string;
-  reference: string;
-  engine: string;
-  demo: boolean;
-  loaded: boolean;
-}
-
-export interface CollectionSummary {
-  name: string;
-  documentCount: number;
-  chunkCount: number;
-}
-
-/** The figures the server measured for one answer. */
-export interface AnswerFigures {
-  ttftMs?: number;
-  e2eMs?: number;
-  decodeTokensPerSecond?: number;
-  outputTokens?: number;
-  outputTokensSource?: string;
-  promptTokens?: number;
-  queueMs?: number;
-  retrievalMs?: number;
-  demo?: boolean;
-  /** Earlier messages of the conversation left out so the question fits the context. */
-  droppedHistoryMessages?: number;
-}
-
-export interface AnswerSource {
-  number: number;
-  chunkId: number;
-  label: string;
-  source: string;
-  excerpt: string;
-  score: number;
-  truncated: boolean;
-}
-
-export interface CitationSummary {
-  valid: number[];
-  invalid: number[];
-  unused: number[];
-  uncited: boolean;
-}
-
-export interface StoredMessage {
-  id: number;
-  role: 'user' | 'assistant';
-  content: string;
-  model?: string;
-  figures?: AnswerFigures;
-  sources?: AnswerSource[];
-  citations?: CitationSummary;
-  finish?: string;
-  error?: string;
-  rating?: 1 | -1;
-  ratingComment?: string;
-}
-
-export interface ConversationSummary {
-  id: number;
-  title: string;
-  updatedAt: string;
-  messageCount: number;
-}
-
-export interface Conversation {
-  id: number;
-  title: string;
-  messages: StoredMessage[];
-}
+export type {
+  AnswerFigures,
+  AnswerSource,
+  ApiErrorBody,
+  BenchRunSummary,
+  ChatDeltaEvent,
+  ChatEndEvent,
+  ChatEvents,
+  ChatSourcesEvent,
+  ChatStartEvent,
+  CitationSummary,
+  CollectionSummary,
+  Conversation,
+  ConversationRemoved,
+  ConversationSummary,
+  ListBody,
+  ReportLink,
+  ServedModel,
+  StoredMessage,
+} from '../../src/server/routes/api/api-types.js';
 
 const API_KEY_STORAGE = 'tandem.apiKey';
 

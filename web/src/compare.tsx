@@ -9,7 +9,14 @@
  */
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getJson, type ServedModel, sendJson, storedApiKey } from './api.js';
+import {
+  type BenchRunSummary,
+  getJson,
+  type ReportLink,
+  type ServedModel,
+  sendJson,
+  storedApiKey,
+} from './api.js';
 import {
   LatencyCharts,
   measureServerRun,
@@ -26,15 +33,6 @@ interface Pane {
   point?: RunPoint;
 }
 
-interface BenchRunEntry {
-  id: number;
-  name?: string;
-  startedAt: string;
-  status: string;
-  models: string[];
-  requests: number;
-}
-
 export function ComparePage() {
   const [models, setModels] = useState<ServedModel[]>([]);
   const [selected, setSelected] = useState<string[]>([]);
@@ -46,7 +44,7 @@ export function ComparePage() {
   const { points, add, clear } = useRunPoints();
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<string | undefined>();
-  const [benchRuns, setBenchRuns] = useState<BenchRunEntry[]>([]);
+  const [benchRuns, setBenchRuns] = useState<BenchRunSummary[]>([]);
   const controller = useRef<AbortController | undefined>(undefined);
 
   useEffect(() => {
@@ -58,7 +56,7 @@ export function ComparePage() {
         );
       })
       .catch((failure: Error) => setError(failure.message));
-    getJson<{ data: BenchRunEntry[] }>('/api/bench/runs')
+    getJson<{ data: BenchRunSummary[] }>('/api/bench/runs')
       .then((body) => setBenchRuns(body.data))
       .catch((failure: Error) => setError(failure.message));
   }, []);
@@ -220,7 +218,7 @@ export function ComparePage() {
                     event.preventDefault();
                     const tab = window.open('', '_blank');
                     if (tab !== null) tab.opener = null;
-                    sendJson<{ url: string }>(`/api/bench/runs/${entry.id}/report-link`, 'POST', {})
+                    sendJson<ReportLink>(`/api/bench/runs/${entry.id}/report-link`, 'POST', {})
                       .then(({ url }) => {
                         if (tab !== null) tab.location.href = url;
                       })

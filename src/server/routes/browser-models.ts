@@ -9,7 +9,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { Env, Hono } from 'hono';
+import { Hono } from 'hono';
 import { InvalidArgumentError } from '../../errors.js';
 import {
   DEMO_MODEL_NAMES,
@@ -23,6 +23,7 @@ import {
   ONNX_DTYPES,
   type OnnxDtype,
 } from '../../models/onnx/onnx-dtypes.js';
+import type { ServerEnv } from '../server-env.js';
 import { contentType, fileUnder } from './web-assets.js';
 
 /** A folder to expose under a name: `--browser-model NAME=FOLDER`. */
@@ -170,14 +171,13 @@ export class BrowserModels {
 }
 
 /**
- * GET /api/browser-models and GET /models/NAME/PATH. Files are streamed from disk (a model's
- * weights can be gigabytes) and only from inside the model's folder.
+ * GET /models/NAME/PATH, mounted at /models (the list is GET /api/browser-models). Files are
+ * streamed from disk (a model's weights can be gigabytes) and only from inside the model's
+ * folder.
  */
-export function addBrowserModelRoutes<E extends Env>(app: Hono<E>, models: BrowserModels): void {
-  const route = app as unknown as Hono;
-  route.get('/api/browser-models', async (c) => c.json({ data: await models.list() }));
-
-  route.get('/models/:name/*', async (c) => {
+export function browserModelFileRoutes(models: BrowserModels): Hono<ServerEnv> {
+  const routes = new Hono<ServerEnv>();
+  routes.get('/:name/*', async (c) => {
     const name = c.req.param('name');
     if (!models.has(name)) {
       return c.json(
@@ -230,6 +230,7 @@ export function addBrowserModelRoutes<E extends Env>(app: Hono<E>, models: Brows
       'x-content-type-options': 'nosniff',
     });
   });
+  return routes;
 }
 
 function decodeURIComponentSafe(text: string): string {

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Context, Env, Hono } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { ServerEnv } from '../server-env.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -105,9 +107,10 @@ export async function sendFile(
   });
 }
 
-/** Adds `/` and `/assets/*` to the app. */
-export function serveWebAssets<E extends Env>(app: Hono<E>, root: string): void {
-  app.get('/', async (c) => {
+/** `/` and `/assets/*`, mounted at `/`. */
+export function webAssetRoutes(root: string): Hono<ServerEnv> {
+  const routes = new Hono<ServerEnv>();
+  routes.get('/', async (c) => {
     const page = await sendFile(c, join(root, 'index.html'), 'no-cache', {
       'content-security-policy': WEB_APP_CSP,
       'referrer-policy': 'no-referrer',
@@ -118,7 +121,7 @@ export function serveWebAssets<E extends Env>(app: Hono<E>, root: string): void 
       503,
     );
   });
-  app.get('/assets/*', async (c) => {
+  routes.get('/assets/*', async (c) => {
     const path = fileUnder(join(root, 'assets'), c.req.path.slice('/assets'.length));
     const file =
       path === undefined
@@ -128,4 +131,5 @@ export function serveWebAssets<E extends Env>(app: Hono<E>, root: string): void 
           });
     return file ?? c.text(`No such file: ${c.req.path.slice(0, 200)}`, 404);
   });
+  return routes;
 }

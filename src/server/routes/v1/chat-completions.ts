@@ -1,11 +1,24 @@
 /**
  * POST /v1/chat/completions on one engine: the engine's parts become OpenAI chunks (SSE,
  * ending in `data: [DONE]`) or one chat.completion object, each with llama-server-style
- * `timings` measured here, so a client can tell server time from transport.
+ * `timings` measured here, so a client can tell server time from transport. The route reads
+ * the request, takes a slot on the model, and counts tokens and latencies into the metrics
+ * from the moment the request arrived (queue wait and model load included).
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
 import type { Engine, FinishReason, GenerateRequest, StreamPart } from '../../../engines/spec.js';
-import { errorLine, isAbortError } from '../../../errors.js';
+import { errorLine, InvalidArgumentError, isAbortError } from '../../../errors.js';
+import type { ServerMetrics } from '../../metrics.js';
+import { errorResponse, failureStatus } from '../../middleware/openai-errors.js';
+import type { ModelPool } from '../../model-pool.js';
+import type { ServerEnv } from '../../server-env.js';
+import { readJson, unreadable } from './json-body.js';
+import { lease } from './model-lease.js';
+import { unknownModel } from './models.js';
+import { openAIError, parseChatCompletionRequest, toGenerateRequest } from './openai-request.js';
 
 export interface CompletionFigures {
   promptTokens: number | undefined;
@@ -331,4 +344,126 @@ export function streamChat(
       finish(new Error('The client closed the stream.'));
     },
   });
+}
+
+function httpVersionOf(c: Context): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.httpVersion;
+}
+
+export interface ChatCompletionRoutesOptions {
+  pool: ModelPool;
+  metrics: ServerMetrics;
+  maxBodyBytes: number;
+  clock: () => number;
+  /** Epoch seconds for `created`. */
+  now: () => number;
+}
+
+/** Mounted at /v1/chat/completions. */
+export function chatCompletionRoutes({
+  pool,
+  metrics,
+  maxBodyBytes,
+  clock,
+  now,
+}: ChatCompletionRoutesOptions): Hono<ServerEnv> {
+  const routes = new Hono<ServerEnv>();
+  routes.post('/', async (c) => {
+    const receivedAt = clock();
+    const json = await readJson(c, maxBodyBytes);
+    if (!json.ok) return unreadable(c, json.reason, maxBodyBytes);
+    const parsed = parseChatCompletionRequest(json.body);
+    if (!parsed.ok) return errorResponse(c, 400, parsed.error);
+    const request = parsed.request;
+    if (!pool.has(request.model)) return unknownModel(c, pool, request.model);
+    c.set('servedModel', request.model);
+    const controller = new AbortController();
+    const clientSignal = c.req.raw.signal;
+    const onClientGone = (): void => controller.abort();
+    if (clientSignal.aborted) controller.abort();
+    clientSignal.addEventListener('abort', onClientGone, { once: true });
+    const slot = await lease(c, pool, request.model, controller.signal);
+    if (!slot.ok) {
+      clientSignal.removeEventListener('abort', onClientGone);
+      return slot.response;
+    }
+    const generationStartedAt = clock();
+    const run = {
+      id: completionId(),
+      created: now(),
+      model: request.model,
+      engine: slot.lease.engine,
+      request: toGenerateRequest(request, controller.signal),
+      includeUsage: request.includeUsage,
+      clock,
+      onDone: (
+        figures: Parameters<Parameters<typeof streamChat>[0]['onDone']>[0],
+        error: unknown,
+      ) => {
+        clientSignal.removeEventListener('abort', onClientGone);
+        slot.lease.release();
+        metrics.countTokens(request.model, figures.promptTokens, figures.completionTokens);
+        // The metrics count from the request, queue wait and model load included.
+        const beforeGenerationMs = generationStartedAt - receivedAt;
+        if (figures.timeToFirstTokenMs !== undefined) {
+          metrics.observeTimeToFirstTokenSeconds(
+            request.model,
+            (beforeGenerationMs + figures.timeToFirstTokenMs) / 1000,
+          );
+        }
+        if (error === undefined) {
+          metrics.observeRequestDurationSeconds(
+            request.model,
+            (beforeGenerationMs + figures.durationMs) / 1000,
+          );
+        }
+      },
+    };
+    const failed = (error: unknown): Response =>
+      error instanceof InvalidArgumentError
+        ? errorResponse(
+            c,
+            400,
+            openAIError(errorLine(error), 'invalid_request_error', null, 'invalid_value'),
+          )
+        : errorResponse(
+            c,
+            failureStatus(error),
+            openAIError(
+              `The generation failed: ${errorLine(error)}`,
+              'server_error',
+              null,
+              'generation_failed',
+            ),
+          );
+    if (!request.stream) {
+      try {
+        return c.json(await completeChat(run));
+      } catch (error) {
+        return failed(error);
+      }
+    }
+    let primed: PrimedChat;
+    try {
+      primed = await primeChat(run);
+    } catch (error) {
+      return failed(error);
+    }
+    return new Response(
+      streamChat(run, primed, () => controller.abort()),
+      {
+        status: 200,
+        headers: {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-accel-buffering': 'no',
+          // Said outright: without it @hono/node-server waits for a second chunk (and a timer
+          // tick) to see whether it can send a Content-Length, which delays the first token.
+          // HTTP/1.0 has no chunked coding: its stream ends when the connection closes.
+          ...(httpVersionOf(c) === '1.0' ? {} : { 'transfer-encoding': 'chunked' }),
+        },
+      },
+    );
+  });
+  return routes;
 }

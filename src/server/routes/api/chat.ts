@@ -1,6 +1,5 @@
 /**
- * The web app's API under /api (same origin as /v1): the served models, the RAG collections,
- * conversations with their ratings, and the chat itself as server-sent events.
+ * POST /api/chat: the web app's chat, as server-sent events.
  *
  * POST /api/chat streams `start` (conversation and message ids), `sources` (for a grounded
  * question, before generation), `delta` (text as it is generated), then `done` or `error`
@@ -9,19 +8,11 @@
  * button keeps the text so far, marked `aborted`.
  */
 
-import { randomBytes } from 'node:crypto';
-import type { Context, Env, Hono } from 'hono';
+import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { getRun, listRuns } from '../../../bench/history/bench-store.js';
-import { renderHtml } from '../../../bench/reports/html.js';
 import { fitHistory } from '../../../chat/chat-history.js';
-import {
-  type ChatMessage,
-  ConversationNotFoundError,
-  ConversationStore,
-  MessageNotFoundError,
-} from '../../../chat/conversations.js';
+import { ConversationNotFoundError, type ConversationStore } from '../../../chat/conversations.js';
 import type { ChatMessage as EngineMessage } from '../../../engines/spec.js';
 import { errorLine } from '../../../errors.js';
 import { GenerationError, measureRun, type RunResult } from '../../../generate/generate.js';
@@ -33,17 +24,18 @@ import {
 } from '../../../rag/ask.js';
 import { indexTexts } from '../../../rag/ingest/ingest.js';
 import { type RagCollection, RagStore } from '../../../rag/rag-store.js';
-import type { Database } from '../../../store/database.js';
-import { RunNotFoundError } from '../../../store/errors.js';
 import type { ModelPool } from '../../model-pool.js';
+import type { ServerEnv } from '../../server-env.js';
+import { apiError } from './api-error.js';
+import type { AnswerFigures, AnswerSource, ChatEvents } from './api-types.js';
+import { pageMessage } from './conversations.js';
 
-export interface WebApiOptions {
+export interface ChatRoutesOptions {
   pool: ModelPool;
-  /** tandem's database: conversations, ratings and RAG collections. */
-  database: Database;
-  /** The engine behind a served model, for the model list. */
-  engineOf: (name: string) => string;
-  isDemo: (name: string) => boolean;
+  /** The conversations the answers are stored in. */
+  conversations: ConversationStore;
+  /** The RAG collections a question can be grounded in. */
+  rag: RagStore;
 }
 
 /** How often a streaming answer's text so far is written to the store. */
@@ -64,13 +56,8 @@ const chatRequest = z.object({
   temperature: z.number().min(0).max(2).default(0),
 });
 
-const ratingRequest = z.object({
-  rating: z.union([z.literal(1), z.literal(-1), z.null()]),
-  comment: z.string().max(2000).optional(),
-});
-
 /** A source as the page shows it. */
-function pageSource(source: GroundedSource) {
+function pageSource(source: GroundedSource): AnswerSource {
   return {
     number: source.number,
     chunkId: source.chunkId,
@@ -87,7 +74,7 @@ function answerFigures(run: RunResult | undefined, retrievalMs: number | undefin
   return {
     ...(run === undefined
       ? {}
-      : {
+      : ({
           ttftMs: run.ttftMs,
           e2eMs: run.e2eMs,
           decodeTokensPerSecond: run.decodeTokensPerSecond,
@@ -96,173 +83,16 @@ function answerFigures(run: RunResult | undefined, retrievalMs: number | undefin
           promptTokens: run.promptTokens,
           queueMs: run.queueMs,
           demo: run.isDemo,
-        }),
+        } satisfies AnswerFigures)),
     ...(retrievalMs === undefined ? {} : { retrievalMs }),
-  };
+  } satisfies AnswerFigures;
 }
 
-/** A stored message as the page reads it. */
-function pageMessage(message: ChatMessage) {
-  return {
-    id: message.id,
-    role: message.role,
-    content: message.content,
-    model: message.model,
-    figures: message.figures,
-    sources: message.sources,
-    citations: message.citations,
-    finish: message.finish,
-    error: message.error,
-    rating: message.rating,
-    ratingComment: message.ratingComment,
-  };
-}
+/** Mounted at /api/chat. */
+export function chatRoutes({ pool, conversations, rag }: ChatRoutesOptions): Hono<ServerEnv> {
+  const routes = new Hono<ServerEnv>();
 
-function apiError(c: Context, status: 400 | 404, message: string): Response {
-  return c.json({ error: { message } }, status);
-}
-
-export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): void {
-  const { pool, database } = options;
-  const conversations = new ConversationStore(database);
-  // Answers a previous server left mid-stream (it crashed or was killed) are closed now.
-  conversations.closeInterrupted();
-  const rag = new RagStore(database);
-  // The routes use no variables of the app's environment.
-  const route = app as unknown as Hono;
-
-  route.get('/api/models', (c) =>
-    c.json({
-      data: pool.names.map((name) => ({
-        name,
-        reference: pool.referenceOf(name),
-        engine: options.engineOf(name),
-        demo: options.isDemo(name),
-        loaded: pool.isLoaded(name),
-      })),
-    }),
-  );
-
-  route.get('/api/collections', (c) =>
-    c.json({
-      data: rag.listCollections().map((collection) => ({
-        name: collection.name,
-        documentCount: collection.documentCount,
-        chunkCount: collection.chunkCount,
-      })),
-    }),
-  );
-
-  route.get('/api/bench/runs', (c) =>
-    c.json({
-      data: listRuns(database, { limit: 50 }).map((run) => ({
-        id: run.id,
-        name: run.name,
-        startedAt: run.startedAt,
-        status: run.status,
-        models: run.models,
-        requests: run.requests,
-      })),
-    }),
-  );
-
-  // A stored bench run as the same HTML report `tandem bench --report x.html` writes.
-  const report = (c: Context, runId: number) => {
-    try {
-      return c.html(renderHtml(getRun(database, runId)));
-    } catch (error) {
-      if (error instanceof RunNotFoundError) return apiError(c, 404, error.message);
-      throw error;
-    }
-  };
-  route.get('/api/bench/runs/:id{[0-9]+}/report', (c) => report(c, Number(c.req.param('id'))));
-
-  // A browser tab opened on a report sends no API key: with a key, the page asks for a link
-  // that works once, within a minute, for that report only.
-  const reportLinks = new Map<string, { runId: number; expiresAt: number }>();
-  route.post('/api/bench/runs/:id{[0-9]+}/report-link', (c) => {
-    const now = Date.now();
-    for (const [token, link] of reportLinks) {
-      if (link.expiresAt < now) reportLinks.delete(token);
-    }
-    const token = randomBytes(24).toString('base64url');
-    reportLinks.set(token, { runId: Number(c.req.param('id')), expiresAt: now + 60_000 });
-    return c.json({ url: `/reports/${token}` });
-  });
-  route.get('/reports/:token', (c) => {
-    const link = reportLinks.get(c.req.param('token'));
-    reportLinks.delete(c.req.param('token'));
-    if (link === undefined || link.expiresAt < Date.now()) {
-      return apiError(
-        c,
-        404,
-        'This report link was used or is over a minute old: open the report again from the Compare page.',
-      );
-    }
-    return report(c, link.runId);
-  });
-
-  route.get('/api/conversations', (c) =>
-    c.json({
-      data: conversations.list().map((conversation) => ({
-        id: conversation.id,
-        title: conversation.title,
-        updatedAt: conversation.updatedAt,
-        messageCount: conversation.messageCount,
-      })),
-    }),
-  );
-
-  /** A conversation id from the path; 0 when it is not one (no conversation has it). */
-  const conversationId = (c: Context) => {
-    const id = Number(c.req.param('id'));
-    return Number.isSafeInteger(id) && id > 0 ? id : 0;
-  };
-
-  route.get('/api/conversations/:id{[0-9]+}', (c) => {
-    const id = conversationId(c);
-    const conversation = id === 0 ? undefined : conversations.get(id);
-    if (conversation === undefined) {
-      return apiError(c, 404, `No conversation ${c.req.param('id')}: reload the list.`);
-    }
-    return c.json({
-      id: conversation.id,
-      title: conversation.title,
-      messages: conversation.messages.map(pageMessage),
-    });
-  });
-
-  route.delete('/api/conversations/:id{[0-9]+}', (c) => {
-    const id = conversationId(c);
-    const removed = id !== 0 && conversations.remove(id);
-    return removed
-      ? c.json({ removed: true })
-      : apiError(c, 404, `No conversation ${c.req.param('id')}: reload the list.`);
-  });
-
-  route.post('/api/messages/:id{[0-9]+}/rating', async (c) => {
-    const parsed = ratingRequest.safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success) {
-      return apiError(
-        c,
-        400,
-        'Send {"rating": 1 | -1 | null, "comment"?: text of at most 2000 characters}.',
-      );
-    }
-    try {
-      const message = conversations.rate(
-        Number(c.req.param('id')),
-        parsed.data.rating,
-        parsed.data.comment,
-      );
-      return c.json(pageMessage(message));
-    } catch (error) {
-      if (error instanceof MessageNotFoundError) return apiError(c, 404, error.message);
-      return apiError(c, 400, errorLine(error));
-    }
-  });
-
-  route.post('/api/chat', async (c) => {
+  routes.post('/', async (c) => {
     const parsed = chatRequest.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -315,7 +145,7 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
     return streamSSE(c, async (stream) => {
       const abort = new AbortController();
       stream.onAbort(() => abort.abort());
-      const send = (event: string, data: unknown) =>
+      const send = <Name extends keyof ChatEvents>(event: Name, data: ChatEvents[Name]) =>
         stream.writeSSE({ event, data: JSON.stringify(data) });
       await send('start', {
         conversationId,
@@ -456,4 +286,5 @@ export function addWebApi<E extends Env>(app: Hono<E>, options: WebApiOptions): 
       }
     });
   });
+  return routes;
 }

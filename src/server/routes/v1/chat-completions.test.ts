@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine, StreamPart } from '../../../engines/spec.js';
-import { type ChatRun, type CompletionFigures, primeChat, streamChat } from './chat-completions.js';
+import {
+  type ChatRun,
+  type CompletionFigures,
+  completeChat,
+  primeChat,
+  streamChat,
+  usageOfCompletion,
+} from './chat-completions.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -81,5 +88,70 @@ describe('streamChat', () => {
     await reader.cancel();
     expect(done.called).toBe(1);
     expect(state.stopped).toBe(true);
+  });
+});
+
+/** An engine that answers with the given parts, then its finish part. */
+function scriptedEngine(parts: StreamPart[]): Engine {
+  return {
+    info: { engine: 'onnx', reference: 'onnx:tiny', model: 'tiny', threads: 2, device: 'cpu' },
+    async load() {},
+    async dispose() {},
+    async *stream(): AsyncGenerator<StreamPart> {
+      yield { type: 'request-start', attempt: 1 };
+      yield* parts;
+    },
+  };
+}
+
+async function usageAfter(parts: StreamPart[]) {
+  const { run, done } = runOn(scriptedEngine(parts), 60_000);
+  await completeChat(run);
+  const figures = done.figures as CompletionFigures;
+  return usageOfCompletion(figures, run.engine.info, 25);
+}
+
+const finish = (outputTokens: number | undefined, usageSource: 'usage' | 'engine' = 'usage') =>
+  ({
+    type: 'finish',
+    finishReason: 'stop',
+    usage: { inputTokens: 7, outputTokens, reasoningTokens: undefined },
+    usageSource,
+  }) as const;
+
+describe('usageOfCompletion', () => {
+  it("is a served completion's usage record: tokens with provenance, timings, the engine", async () => {
+    const usage = await usageAfter([
+      { type: 'text-delta', text: 'a', tokenCount: 1 },
+      { type: 'text-delta', text: 'b', tokenCount: 2 },
+      finish(undefined),
+    ]);
+    expect(usage).toMatchObject({
+      promptTokens: 7,
+      outputTokens: 3,
+      outputTokensSource: 'engine',
+      queueMs: 25,
+      engine: 'onnx',
+      model: 'tiny',
+      threads: 2,
+      device: 'cpu',
+      gpu: undefined,
+      baseUrl: undefined,
+    });
+    expect(usage.ttftMs).toBeGreaterThanOrEqual(0);
+    expect(usage.e2eMs).toBeGreaterThanOrEqual(usage.ttftMs as number);
+  });
+
+  it('says where the output count comes from: the usage, the engine, or counted deltas', async () => {
+    const counted = await usageAfter([
+      { type: 'text-delta', text: 'a', tokenCount: 1 },
+      { type: 'text-delta', text: 'b' },
+      finish(undefined),
+    ]);
+    expect(counted).toMatchObject({ outputTokens: 2, outputTokensSource: 'estimate' });
+    const reported = await usageAfter([{ type: 'text-delta', text: 'a' }, finish(5)]);
+    expect(reported).toMatchObject({ outputTokens: 5, outputTokensSource: 'usage' });
+    const silent = await usageAfter([finish(undefined)]);
+    expect(silent).toMatchObject({ outputTokens: 0, ttftMs: undefined, e2eMs: undefined });
   });
 });

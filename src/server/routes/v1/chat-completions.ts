@@ -9,8 +9,15 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { Engine, FinishReason, GenerateRequest, StreamPart } from '../../../engines/spec.js';
+import type {
+  Engine,
+  EngineInfo,
+  FinishReason,
+  GenerateRequest,
+  StreamPart,
+} from '../../../engines/spec.js';
 import { errorLine, InvalidArgumentError, isAbortError } from '../../../errors.js';
+import type { TokenCountSource, UsageRecord } from '../../../measure/usage-record.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { errorResponse, failureStatus } from '../../middleware/openai-errors.js';
 import type { ModelPool } from '../../model-pool.js';
@@ -23,6 +30,8 @@ import { openAIError, parseChatCompletionRequest, toGenerateRequest } from './op
 export interface CompletionFigures {
   promptTokens: number | undefined;
   completionTokens: number;
+  /** `usage` or `engine` when the engine said so, `estimate` when deltas were counted. */
+  completionTokensSource: TokenCountSource;
   /** From the start of generation to the first token, ms. */
   timeToFirstTokenMs: number | undefined;
   /** From the start of generation to the end, ms. */
@@ -85,6 +94,36 @@ export function timingsOf(figures: CompletionFigures): ServerTimingsBody {
   };
 }
 
+/**
+ * A served completion as a UsageRecord (measure/usage-record.ts): its tokens with their
+ * provenance, its timings from the start of generation, the wait before it (`queueMs`: from
+ * the request's arrival, a free slot and the model's load included), and the engine that
+ * answered.
+ */
+export function usageOfCompletion(
+  figures: CompletionFigures,
+  info: EngineInfo,
+  queueMs: number,
+): UsageRecord {
+  const answered = figures.timeToFirstTokenMs !== undefined;
+  return {
+    promptTokens: figures.promptTokens,
+    outputTokens: figures.completionTokens,
+    outputTokensSource: figures.completionTokensSource,
+    reasoningTokens: undefined,
+    queueMs,
+    ttftMs: figures.timeToFirstTokenMs,
+    e2eMs: answered ? figures.durationMs : undefined,
+    engine: info.engine,
+    model: info.model,
+    threads: info.threads,
+    gpu: info.gpu,
+    device: info.device,
+    dtype: info.dtype,
+    baseUrl: info.baseUrl,
+  };
+}
+
 export interface ChatRun {
   id: string;
   created: number;
@@ -109,6 +148,8 @@ async function* measured(
   figures: CompletionFigures,
   startedAt: number,
 ): AsyncGenerator<StreamPart> {
+  // Counted by the engine while every token delta says how many tokens it carries.
+  let countedByEngine = true;
   // for await: leaving the loop (an error part thrown here, the consumer's return()) runs
   // the engine's own cleanup — its sequence, its connection — before anything else.
   for await (const part of run.engine.stream(run.request)) {
@@ -120,11 +161,16 @@ async function* measured(
       figures.durationMs = at;
       if (part.tokenCount === undefined) figures.completionTokens += 1;
       else figures.completionTokens += part.tokenCount;
+      countedByEngine &&= part.tokenCount !== undefined;
+      figures.completionTokensSource = countedByEngine ? 'engine' : 'estimate';
     }
     if (part.type === 'finish') {
       figures.finishReason = part.finishReason;
       if (part.usage.inputTokens !== undefined) figures.promptTokens = part.usage.inputTokens;
-      if (part.usage.outputTokens !== undefined) figures.completionTokens = part.usage.outputTokens;
+      if (part.usage.outputTokens !== undefined) {
+        figures.completionTokens = part.usage.outputTokens;
+        figures.completionTokensSource = part.usageSource;
+      }
     }
     yield part;
   }
@@ -134,6 +180,7 @@ function newFigures(): CompletionFigures {
   return {
     promptTokens: undefined,
     completionTokens: 0,
+    completionTokensSource: 'estimate',
     timeToFirstTokenMs: undefined,
     durationMs: 0,
     finishReason: 'stop',
@@ -402,19 +449,23 @@ export function chatCompletionRoutes({
       ) => {
         clientSignal.removeEventListener('abort', onClientGone);
         slot.lease.release();
-        metrics.countTokens(request.model, figures.promptTokens, figures.completionTokens);
         // The metrics count from the request, queue wait and model load included.
-        const beforeGenerationMs = generationStartedAt - receivedAt;
-        if (figures.timeToFirstTokenMs !== undefined) {
+        const usage = usageOfCompletion(
+          figures,
+          slot.lease.engine.info,
+          generationStartedAt - receivedAt,
+        );
+        metrics.countTokens(request.model, usage.promptTokens, usage.outputTokens);
+        if (usage.ttftMs !== undefined) {
           metrics.observeTimeToFirstTokenSeconds(
             request.model,
-            (beforeGenerationMs + figures.timeToFirstTokenMs) / 1000,
+            (usage.queueMs + usage.ttftMs) / 1000,
           );
         }
         if (error === undefined) {
           metrics.observeRequestDurationSeconds(
             request.model,
-            (beforeGenerationMs + figures.durationMs) / 1000,
+            (usage.queueMs + (usage.e2eMs ?? 0)) / 1000,
           );
         }
       },

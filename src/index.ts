@@ -29,9 +29,8 @@ export {
   createOpenAIEngine,
   type OpenAIEngine,
   type OpenAIEngineOptions,
-  type PresetName,
-  presets,
-} from './engines/openai/index.js';
+} from './engines/openai/openai-engine.js';
+export { type PresetName, presets } from './engines/openai/presets.js';
 export type { EngineProvider, ProviderContext, ProviderKind } from './engines/provider.js';
 export type {
   CompositeModelReference,

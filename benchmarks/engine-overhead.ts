@@ -14,7 +14,7 @@ import { errorLine, TandemError } from '../src/errors.js';
 import { measureRun } from '../src/generate/generate.js';
 import { describeMachine } from '../src/measure/machine.js';
 import { measureReadBandwidth } from '../src/measure/memory-bandwidth.js';
-import { compareSamples, summarize } from '../src/measure/statistics.js';
+import { compareSamples, summarize } from '../src/measure/statistics/special-functions.js';
 import { modelsDirectory, tandemHome } from '../src/models/cache.js';
 import { DEMO_MODELS, ensureDemoModel } from '../src/models/demo/demo-models.js';
 import { validateGgufForLlama } from '../src/models/gguf/validate.js';

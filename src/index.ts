@@ -89,7 +89,7 @@ export {
   type SampleComparison,
   type SampleSummary,
   summarize,
-} from './measure/statistics.js';
+} from './measure/statistics/special-functions.js';
 export { tandemHome } from './models/cache.js';
 export { CATALOG, type CatalogModel, findCatalogModel } from './models/catalog.js';
 export { DEMO_MODELS, type DemoModelName, ensureDemoModel } from './models/demo/demo-models.js';

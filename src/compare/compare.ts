@@ -9,7 +9,7 @@ import {
   compareRatio,
   type SampleSummary,
   summarize,
-} from '../measure/statistics.js';
+} from '../measure/statistics/special-functions.js';
 
 export const DEFAULT_COMPARE_PROMPT = 'List 5 benefits of local AI inference.';
 export const DEFAULT_COMPARE_MODELS = ['demo-slm', 'demo-llm'] as const;

@@ -36,8 +36,8 @@
  *   narrow. The number actually used is reported in the result (`resamples`).
  */
 
-import { InvalidArgumentError } from '../errors.js';
-import { createRandomUint32 } from './random.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { createRandomUint32 } from '../random.js';
 
 /** At most this many random draws (resamples × n) per bootstrapped sample. */
 export const BOOTSTRAP_DRAW_BUDGET = 50_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../errors.js';
-import { createRandomUint32 } from './random.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { createRandomUint32 } from '../random.js';
 import {
   BOOTSTRAP_DRAW_BUDGET,
   BOOTSTRAP_MINIMUM_SAMPLES,
@@ -15,7 +15,7 @@ import {
   studentTCdf,
   studentTQuantile,
   summarize,
-} from './statistics.js';
+} from './special-functions.js';
 
 /** Seeded numbers in [0, 1): the resampling generator scaled the way the bootstrap scales it. */
 function createRandom(seed: number): () => number {

@@ -4,8 +4,8 @@ import { AbortedError, errorLine, TandemError } from '../errors.js';
 import { GenerationError, measureRun, type RunResult } from '../generate/generate.js';
 import { describeMachine, type MachineInfo } from '../measure/machine.js';
 import { PeakRssSampler } from '../measure/memory.js';
+import type { ConfidenceInterval } from '../measure/statistics/confidence-interval.js';
 import {
-  type ConfidenceInterval,
   compareRatio,
   type SampleSummary,
   summarize,

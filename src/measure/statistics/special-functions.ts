@@ -38,23 +38,17 @@
 
 import { InvalidArgumentError } from '../../errors.js';
 import { createRandomUint32 } from '../random.js';
+import type { ComparisonReason, ComparisonVerdict } from './comparison-verdict.js';
+import { type ConfidenceInterval, checkedConfidence } from './confidence-interval.js';
+import { lerp, meanOf, percentileOfSorted, sortedCopy } from './sorted-sample.js';
 
 /** At most this many random draws (resamples × n) per bootstrapped sample. */
 export const BOOTSTRAP_DRAW_BUDGET = 50_000_000;
 /** The bootstrap never uses fewer resamples than this, whatever the budget says. */
 export const MINIMUM_RESAMPLES = 500;
 
-const DEFAULT_CONFIDENCE = 0.95;
 const DEFAULT_RESAMPLES = 2000;
 const DEFAULT_SEED = 1;
-
-/** A two-sided confidence interval. */
-export interface ConfidenceInterval {
-  readonly low: number;
-  readonly high: number;
-  /** The confidence level it was computed at, e.g. 0.95. */
-  readonly confidence: number;
-}
 
 /**
  * The summary of a non-empty sample. Percentiles use numpy's default (linear) method;
@@ -100,17 +94,6 @@ export interface CompareOptions extends BootstrapOptions {
   /** The statistic compared. Default 'median' (robust to the outliers latencies have). */
   readonly statistic?: ComparedStatistic;
 }
-
-export type ComparisonVerdict = 'a-greater' | 'b-greater' | 'indistinguishable';
-
-/**
- * Why the verdict is what it is:
- * - 'too few samples': a or b has fewer than 2 values, nothing can be said about noise;
- * - 'beyond noise': the interval excludes "no difference" (0 for a difference, 1 for a
- *   ratio);
- * - 'within noise': it includes it.
- */
-export type ComparisonReason = 'too few samples' | 'beyond noise' | 'within noise';
 
 /** Mann-Whitney U test (two-sided, normal approximation, tie and continuity corrected). */
 export interface MannWhitneyResult {
@@ -536,77 +519,16 @@ function bootstrapSettings(options: BootstrapOptions): BootstrapSettings {
   return { confidence, resamples, seed };
 }
 
-function checkedConfidence(requested: number | undefined): number {
-  const confidence = requested ?? DEFAULT_CONFIDENCE;
-  if (!(typeof confidence === 'number' && confidence > 0 && confidence < 1)) {
-    throw new InvalidArgumentError(
-      `Confidence must be a number strictly between 0 and 1 (e.g. 0.95), got ${String(confidence)}.`,
-    );
-  }
-  return confidence;
-}
-
 /** Requested resamples, lowered to fit the draw budget but not below the minimum. */
 function cappedResamples(requested: number, n: number): number {
   const affordable = Math.floor(BOOTSTRAP_DRAW_BUDGET / n);
   return Math.min(requested, Math.max(affordable, MINIMUM_RESAMPLES));
 }
 
-/** A sorted Float64Array copy of `values`, after checking every value is finite. */
-function sortedCopy(values: readonly number[], caller: string): Float64Array {
-  if (!Array.isArray(values)) {
-    throw new InvalidArgumentError(`${caller} needs an array of numbers.`);
-  }
-  if (values.length === 0) {
-    throw new InvalidArgumentError(`${caller} needs at least one value, got an empty sample.`);
-  }
-  const copy = new Float64Array(values.length);
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index];
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new InvalidArgumentError(
-        `${caller} needs finite numbers, got ${String(value)} at index ${index}.`,
-      );
-    }
-    copy[index] = value;
-  }
-  // Float64Array sorts numerically (and puts -0 before +0).
-  return copy.sort();
-}
-
 function checkPercentileRank(p: number): void {
   if (typeof p !== 'number' || !(p >= 0 && p <= 100)) {
     throw new InvalidArgumentError(`Percentile must be a number from 0 to 100, got ${String(p)}.`);
   }
-}
-
-/** numpy's 'linear' method (Hyndman & Fan type 7), including its two-sided lerp. */
-function percentileOfSorted(sorted: Float64Array, p: number): number {
-  const n = sorted.length;
-  const virtualIndex = (n - 1) * (p / 100);
-  const previousIndex = Math.min(Math.max(Math.floor(virtualIndex), 0), n - 1);
-  const nextIndex = Math.min(previousIndex + 1, n - 1);
-  const gamma = virtualIndex - previousIndex;
-  return lerp(sorted[previousIndex] as number, sorted[nextIndex] as number, gamma);
-}
-
-/** numpy's _lerp: interpolates from the nearer end so that gamma = 1 gives b exactly. */
-function lerp(a: number, b: number, gamma: number): number {
-  const span = b - a;
-  return gamma >= 0.5 ? b - span * (1 - gamma) : a + span * gamma;
-}
-
-function meanOf(values: Float64Array): number {
-  // Neumaier-compensated sum: close to numpy's pairwise sum for any n.
-  let sum = 0;
-  let compensation = 0;
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index] as number;
-    const total = sum + value;
-    compensation += Math.abs(sum) >= Math.abs(value) ? sum - total + value : value - total + sum;
-    sum = total;
-  }
-  return (sum + compensation) / values.length;
 }
 
 function statisticOfSorted(sorted: Float64Array, statistic: ComparedStatistic): number {

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../errors.js';
 import { createRandomUint32 } from '../random.js';
+import { BOOTSTRAP_DRAW_BUDGET, MINIMUM_RESAMPLES } from './bootstrap.js';
 import {
-  BOOTSTRAP_DRAW_BUDGET,
   BOOTSTRAP_MINIMUM_SAMPLES,
   compareRatio,
   compareSamples,
-  MINIMUM_RESAMPLES,
   mannWhitneyU,
   normalUpperTail,
   pairedLogRatio,

@@ -38,17 +38,17 @@
 
 import { InvalidArgumentError } from '../../errors.js';
 import { createRandomUint32 } from '../random.js';
+import {
+  type BootstrapOptions,
+  bootstrapSettings,
+  bootstrapStatistic,
+  type ComparedStatistic,
+  cappedResamples,
+  intervalOf,
+} from './bootstrap.js';
 import type { ComparisonReason, ComparisonVerdict } from './comparison-verdict.js';
 import { type ConfidenceInterval, checkedConfidence } from './confidence-interval.js';
-import { lerp, meanOf, percentileOfSorted, sortedCopy } from './sorted-sample.js';
-
-/** At most this many random draws (resamples × n) per bootstrapped sample. */
-export const BOOTSTRAP_DRAW_BUDGET = 50_000_000;
-/** The bootstrap never uses fewer resamples than this, whatever the budget says. */
-export const MINIMUM_RESAMPLES = 500;
-
-const DEFAULT_RESAMPLES = 2000;
-const DEFAULT_SEED = 1;
+import { meanOf, percentileOfSorted, sortedCopy } from './sorted-sample.js';
 
 /**
  * The summary of a non-empty sample. Percentiles use numpy's default (linear) method;
@@ -77,18 +77,7 @@ export interface SampleSummary {
   readonly resamples: number;
 }
 
-export interface BootstrapOptions {
-  /** Confidence level, strictly between 0 and 1. Default 0.95. */
-  readonly confidence?: number;
-  /** Requested bootstrap resamples (an integer ≥ 1; may be capped). Default 2000. */
-  readonly resamples?: number;
-  /** Seed of the resampling generator. Default 1. */
-  readonly seed?: number;
-}
-
 export type SummarizeOptions = BootstrapOptions;
-
-export type ComparedStatistic = 'median' | 'mean';
 
 export interface CompareOptions extends BootstrapOptions {
   /** The statistic compared. Default 'median' (robust to the outliers latencies have). */
@@ -498,33 +487,6 @@ export function normalUpperTail(z: number): number {
 // ---------------------------------------------------------------------------------------
 // Internals
 
-interface BootstrapSettings {
-  readonly confidence: number;
-  readonly resamples: number;
-  readonly seed: number;
-}
-
-function bootstrapSettings(options: BootstrapOptions): BootstrapSettings {
-  const confidence = checkedConfidence(options.confidence);
-  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
-  if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new InvalidArgumentError(
-      `Bootstrap resamples must be a positive integer, got ${String(resamples)}.`,
-    );
-  }
-  const seed = options.seed ?? DEFAULT_SEED;
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
-    throw new InvalidArgumentError(`Bootstrap seed must be a finite number, got ${String(seed)}.`);
-  }
-  return { confidence, resamples, seed };
-}
-
-/** Requested resamples, lowered to fit the draw budget but not below the minimum. */
-function cappedResamples(requested: number, n: number): number {
-  const affordable = Math.floor(BOOTSTRAP_DRAW_BUDGET / n);
-  return Math.min(requested, Math.max(affordable, MINIMUM_RESAMPLES));
-}
-
 function checkPercentileRank(p: number): void {
   if (typeof p !== 'number' || !(p >= 0 && p <= 100)) {
     throw new InvalidArgumentError(`Percentile must be a number from 0 to 100, got ${String(p)}.`);
@@ -533,70 +495,6 @@ function checkPercentileRank(p: number): void {
 
 function statisticOfSorted(sorted: Float64Array, statistic: ComparedStatistic): number {
   return statistic === 'mean' ? meanOf(sorted) : percentileOfSorted(sorted, 50);
-}
-
-/**
- * `resamples` bootstrap replicates of the statistic of `sorted`, each in O(n).
- * Means sum n drawn values. Medians count how often each sorted position is drawn and
- * walk the counts to the order statistics the linear-interpolation median needs.
- */
-function bootstrapStatistic(
-  sorted: Float64Array,
-  statistic: ComparedStatistic,
-  resamples: number,
-  next: () => number,
-): Float64Array {
-  const n = sorted.length;
-  const scale = n / 4294967296;
-  const replicates = new Float64Array(resamples);
-  if (statistic === 'mean') {
-    for (let resample = 0; resample < resamples; resample++) {
-      let sum = 0;
-      for (let draw = 0; draw < n; draw++) {
-        sum += sorted[Math.floor(next() * scale)] as number;
-      }
-      replicates[resample] = sum / n;
-    }
-    return replicates;
-  }
-  const counts = new Uint32Array(n);
-  const virtualIndex = (n - 1) * 0.5;
-  const lowerRank = Math.floor(virtualIndex);
-  const upperRank = Math.min(lowerRank + 1, n - 1);
-  const gamma = virtualIndex - lowerRank;
-  for (let resample = 0; resample < resamples; resample++) {
-    counts.fill(0);
-    for (let draw = 0; draw < n; draw++) {
-      const position = Math.floor(next() * scale);
-      counts[position] = (counts[position] as number) + 1;
-    }
-    let seen = 0;
-    let position = 0;
-    // Order statistic k of the resample is sorted[position] for the first position
-    // whose cumulative count exceeds k.
-    while (seen + (counts[position] as number) <= lowerRank) {
-      seen += counts[position] as number;
-      position++;
-    }
-    const lower = sorted[position] as number;
-    while (seen + (counts[position] as number) <= upperRank) {
-      seen += counts[position] as number;
-      position++;
-    }
-    const upper = sorted[position] as number;
-    replicates[resample] = lerp(lower, upper, gamma);
-  }
-  return replicates;
-}
-
-function intervalOf(replicates: Float64Array, confidence: number): ConfidenceInterval {
-  const sorted = replicates.sort();
-  const tail = ((1 - confidence) / 2) * 100;
-  return {
-    low: percentileOfSorted(sorted, tail),
-    high: percentileOfSorted(sorted, 100 - tail),
-    confidence,
-  };
 }
 
 function mannWhitneyOfSorted(a: Float64Array, b: Float64Array): MannWhitneyResult | undefined {

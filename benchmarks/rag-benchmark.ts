@@ -24,11 +24,8 @@ import MiniSearch from 'minisearch';
 import { errorLine, TandemError } from '../src/errors.js';
 import { describeMachine } from '../src/measure/machine.js';
 import { PeakRssSampler } from '../src/measure/memory.js';
-import {
-  pairedLogRatio,
-  type SampleSummary,
-  summarize,
-} from '../src/measure/statistics/special-functions.js';
+import { pairedLogRatio } from '../src/measure/statistics/compare-ratio.js';
+import { type SampleSummary, summarize } from '../src/measure/statistics/special-functions.js';
 import { chunkDocument } from '../src/rag/ingest/chunk.js';
 import { DEFAULT_BATCH_CHUNKS, DocumentBatch } from '../src/rag/ingest/document-batch.js';
 import { RagStore } from '../src/rag/rag-store.js';

@@ -81,11 +81,10 @@ export {
   type TokenCountSource,
 } from './measure/generation-timing.js';
 export { describeMachine, type MachineInfo } from './measure/machine.js';
+export { compareRatio, type RatioComparison } from './measure/statistics/compare-ratio.js';
 export {
-  compareRatio,
   compareSamples,
   percentile,
-  type RatioComparison,
   type SampleComparison,
   type SampleSummary,
   summarize,

@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../errors.js';
 import { createRandomUint32 } from '../random.js';
 import { BOOTSTRAP_DRAW_BUDGET, MINIMUM_RESAMPLES } from './bootstrap.js';
+import { compareRatio, pairedLogRatio } from './compare-ratio.js';
 import {
   BOOTSTRAP_MINIMUM_SAMPLES,
-  compareRatio,
   compareSamples,
   mannWhitneyU,
   normalUpperTail,
-  pairedLogRatio,
   percentile,
   percentiles,
   studentTCdf,

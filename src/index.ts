@@ -82,10 +82,9 @@ export {
 } from './measure/generation-timing.js';
 export { describeMachine, type MachineInfo } from './measure/machine.js';
 export { compareRatio, type RatioComparison } from './measure/statistics/compare-ratio.js';
+export { compareSamples, type SampleComparison } from './measure/statistics/compare-samples.js';
 export {
-  compareSamples,
   percentile,
-  type SampleComparison,
   type SampleSummary,
   summarize,
 } from './measure/statistics/special-functions.js';

@@ -19,7 +19,7 @@ import { chromium } from 'playwright-core';
 import { errorLine, InvalidArgumentError, TandemError } from '../src/errors.js';
 import { describeMachine } from '../src/measure/machine.js';
 import { pairedLogRatio } from '../src/measure/statistics/compare-ratio.js';
-import { type SampleSummary, summarize } from '../src/measure/statistics/special-functions.js';
+import { type SampleSummary, summarize } from '../src/measure/statistics/summary.js';
 import { isDemoModelName } from '../src/models/demo/definitions.js';
 import { defaultWebRoot } from '../src/server/routes/web-assets.js';
 import { startServer } from '../src/server/serve.js';

@@ -15,7 +15,7 @@ import { measureRun } from '../src/generate/generate.js';
 import { describeMachine } from '../src/measure/machine.js';
 import { measureReadBandwidth } from '../src/measure/memory-bandwidth.js';
 import { compareSamples } from '../src/measure/statistics/compare-samples.js';
-import { summarize } from '../src/measure/statistics/special-functions.js';
+import { summarize } from '../src/measure/statistics/summary.js';
 import { modelsDirectory, tandemHome } from '../src/models/cache.js';
 import { DEMO_MODELS, ensureDemoModel } from '../src/models/demo/demo-models.js';
 import { validateGgufForLlama } from '../src/models/gguf/validate.js';

@@ -20,7 +20,7 @@ import { measureRun, type RunResult } from '../src/generate/generate.js';
 import { describeMachine } from '../src/measure/machine.js';
 import { measureReadBandwidth } from '../src/measure/memory-bandwidth.js';
 import { pairedLogRatio } from '../src/measure/statistics/compare-ratio.js';
-import { type SampleSummary, summarize } from '../src/measure/statistics/special-functions.js';
+import { type SampleSummary, summarize } from '../src/measure/statistics/summary.js';
 import { demoModelDefinition, isDemoModelName } from '../src/models/demo/definitions.js';
 import { formatBytes } from '../src/units.js';
 import { interleavedRounds, wholeNumberSetting } from './script-settings.js';

@@ -25,7 +25,7 @@ import { errorLine, TandemError } from '../src/errors.js';
 import { describeMachine } from '../src/measure/machine.js';
 import { PeakRssSampler } from '../src/measure/memory.js';
 import { pairedLogRatio } from '../src/measure/statistics/compare-ratio.js';
-import { type SampleSummary, summarize } from '../src/measure/statistics/special-functions.js';
+import { type SampleSummary, summarize } from '../src/measure/statistics/summary.js';
 import { chunkDocument } from '../src/rag/ingest/chunk.js';
 import { DEFAULT_BATCH_CHUNKS, DocumentBatch } from '../src/rag/ingest/document-batch.js';
 import { RagStore } from '../src/rag/rag-store.js';

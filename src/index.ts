@@ -83,11 +83,7 @@ export {
 export { describeMachine, type MachineInfo } from './measure/machine.js';
 export { compareRatio, type RatioComparison } from './measure/statistics/compare-ratio.js';
 export { compareSamples, type SampleComparison } from './measure/statistics/compare-samples.js';
-export {
-  percentile,
-  type SampleSummary,
-  summarize,
-} from './measure/statistics/special-functions.js';
+export { percentile, type SampleSummary, summarize } from './measure/statistics/summary.js';
 export { tandemHome } from './models/cache.js';
 export { CATALOG, type CatalogModel, findCatalogModel } from './models/catalog.js';
 export { DEMO_MODELS, type DemoModelName, ensureDemoModel } from './models/demo/demo-models.js';

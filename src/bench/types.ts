@@ -5,7 +5,7 @@
 import type { EngineId, FinishReason } from '../engines/spec.js';
 import type { TokenCountSource } from '../measure/generation-timing.js';
 import type { MachineInfo } from '../measure/machine.js';
-import type { SampleSummary } from '../measure/statistics/special-functions.js';
+import type { SampleSummary } from '../measure/statistics/summary.js';
 
 /** How load is offered: a closed loop of N concurrent clients, or Poisson arrivals at a rate. */
 export type LoadLevel =

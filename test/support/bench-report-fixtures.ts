@@ -17,7 +17,7 @@ import type {
 } from '../../src/bench/types.js';
 import { createRandomUint32 } from '../../src/measure/random.js';
 import { compareRatio } from '../../src/measure/statistics/compare-ratio.js';
-import { summarize } from '../../src/measure/statistics/special-functions.js';
+import { summarize } from '../../src/measure/statistics/summary.js';
 
 export const HOSTILE_ERROR_MESSAGE =
   'HTTP 500 from http://127.0.0.1:8080/v1/chat/completions: {"error":"model crashed, see \\"log\\"","detail":"<script>alert(\'x\')</script>"},\nretry later';

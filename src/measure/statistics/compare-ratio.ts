@@ -8,12 +8,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { ComparisonReason, ComparisonVerdict } from './comparison-verdict.js';
 import { type ConfidenceInterval, checkedConfidence } from './confidence-interval.js';
 import { meanOf } from './sorted-sample.js';
-import {
-  studentTQuantile,
-  studentTUpperQuantile,
-  studentTUpperTail,
-  summarize,
-} from './special-functions.js';
+import { studentTQuantile, studentTUpperQuantile, studentTUpperTail } from './special-functions.js';
+import { summarize } from './summary.js';
 
 export interface RatioComparisonOptions {
   /** Confidence level of the interval, strictly between 0 and 1. Default 0.95. */

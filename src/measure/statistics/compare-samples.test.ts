@@ -8,7 +8,7 @@ import { createRandom, latencySample } from '../../../test/support/seeded-sample
 import { InvalidArgumentError } from '../../errors.js';
 import { MINIMUM_RESAMPLES } from './bootstrap.js';
 import { compareSamples } from './compare-samples.js';
-import { percentile } from './special-functions.js';
+import { percentile } from './summary.js';
 
 describe('compareSamples', () => {
   it('detects a 20x difference with an interval of the ratio around 20', () => {

@@ -17,8 +17,8 @@ import {
 } from './bootstrap.js';
 import type { ComparisonReason, ComparisonVerdict } from './comparison-verdict.js';
 import type { ConfidenceInterval } from './confidence-interval.js';
+import { type MannWhitneyResult, mannWhitneyOfSorted } from './mann-whitney.js';
 import { meanOf, percentileOfSorted, sortedCopy } from './sorted-sample.js';
-import { type MannWhitneyResult, mannWhitneyOfSorted } from './special-functions.js';
 
 export interface CompareOptions extends BootstrapOptions {
   /** The statistic compared. Default 'median' (robust to the outliers latencies have). */

@@ -1,53 +1,11 @@
 /**
- * Statistics a benchmark can be trusted with: percentiles exactly as numpy computes them,
- * a summary with a bootstrap confidence interval of the mean, and two comparisons of two
- * samples that say whether a difference is beyond noise:
- *
- * - {@link compareRatio}: Welch's t test on the logarithms of positive values (times,
- *   rates). Its confidence level is honest from n = 2 per side upwards (exact when the
- *   values are log-normal, the usual shape of latencies), so it is the one to use for a
- *   handful of runs.
- * - {@link compareSamples}: a percentile bootstrap of the median (or mean) with a
- *   Mann-Whitney U test beside it. Distribution-free, but only asymptotically: with fewer
- *   than about 10 values per side the bootstrap interval is far too narrow (see there).
- *
- * Conventions
- * - Inputs must be finite numbers; NaN or ±Infinity is rejected with an
- *   InvalidArgumentError (a NaN in a timing is a bug upstream, never data).
- * - Inputs are never mutated.
- * - Bootstrap results are reproducible: every resampling uses a seeded generator
- *   (default seed 1), so the same input and options always give the same interval.
- * - Bootstrap confidence intervals are percentile intervals, computed with the same
- *   linear-interpolation percentile over the resampled statistics. A percentile bootstrap
- *   interval is too narrow for small samples (its level is only reached as n grows): for
- *   normal data a "95%" interval of the mean covers the true mean about 49% of the time
- *   at n = 2, 76% at n = 3, 84% at n = 5, 90% at n = 10 and 93% at n = 20.
- *
- * Cost of the bootstrap
- * - Each resample of a mean costs O(n) (n random indices and a sum); a resample of a
- *   median costs O(n) too (counts of the drawn indices over the sorted sample, then one
- *   cumulative scan), so no resample is ever sorted.
- * - Total work is capped at {@link BOOTSTRAP_DRAW_BUDGET} random draws per sample: when
- *   resamples × n would exceed it, the number of resamples is lowered to fit, but never
- *   below {@link MINIMUM_RESAMPLES}. With the default 2000 resamples the cap starts to
- *   bite above n = 25,000; at n = 100,000 it gives 500 resamples (about 0.3 s for
- *   summarize). The ends of the interval then carry Monte-Carlo noise of roughly 5–10% of
- *   its half-width, which is small in absolute terms because at that n the interval is
- *   narrow. The number actually used is reported in the result (`resamples`).
+ * The special functions behind the statistics' p-values and intervals: Student's t
+ * distribution (CDF, quantile, upper tail), the regularized incomplete beta function and
+ * log-gamma it is computed from, and the standard normal tail from erfc. Each function's
+ * comment says how precise it is.
  */
 
 import { InvalidArgumentError } from '../../errors.js';
-import { sortedCopy } from './sorted-sample.js';
-
-/** Mann-Whitney U test (two-sided, normal approximation, tie and continuity corrected). */
-export interface MannWhitneyResult {
-  /** U statistic of sample a: the number of pairs (x from a, y from b) with x > y, ties counting ½. */
-  readonly u: number;
-  /** Standardized statistic including the continuity correction; 0 when all values tie. */
-  readonly z: number;
-  /** Two-sided p-value; 1 when all values tie. */
-  readonly pValue: number;
-}
 
 /**
  * P(T ≤ t) for Student's t distribution with `degreesOfFreedom` ν > 0 (any real ν;
@@ -85,21 +43,6 @@ export function studentTQuantile(p: number, degreesOfFreedom: number): number {
 }
 
 /**
- * Mann-Whitney U test of a against b: two-sided, normal approximation with tie
- * correction and continuity correction (what scipy.stats.mannwhitneyu returns with
- * method='asymptotic'). Throws when a or b is empty or holds a non-finite value.
- */
-export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWhitneyResult {
-  if (a.length === 0 || b.length === 0) {
-    throw new InvalidArgumentError(
-      `mannWhitneyU needs at least one value on each side, got ${a.length} and ${b.length}.`,
-    );
-  }
-  const result = mannWhitneyOfSorted(sortedCopy(a, 'mannWhitneyU'), sortedCopy(b, 'mannWhitneyU'));
-  return result as MannWhitneyResult;
-}
-
-/**
  * The standard normal upper tail P(Z > z), accurate to about 1e-14 relative
  * (exported for the tests and for callers that need a p-value from a z score).
  */
@@ -111,53 +54,6 @@ export function normalUpperTail(z: number): number {
 
 // ---------------------------------------------------------------------------------------
 // Internals
-
-export function mannWhitneyOfSorted(
-  a: Float64Array,
-  b: Float64Array,
-): MannWhitneyResult | undefined {
-  const sizeA = a.length;
-  const sizeB = b.length;
-  if (sizeA === 0 || sizeB === 0) return undefined;
-  // Merge the two sorted samples, giving each run of ties its mid-rank.
-  let indexA = 0;
-  let indexB = 0;
-  let rank = 0;
-  let rankSumA = 0;
-  let tieTerm = 0;
-  while (indexA < sizeA || indexB < sizeB) {
-    const value = Math.min(
-      indexA < sizeA ? (a[indexA] as number) : Number.POSITIVE_INFINITY,
-      indexB < sizeB ? (b[indexB] as number) : Number.POSITIVE_INFINITY,
-    );
-    let tiedA = 0;
-    while (indexA < sizeA && a[indexA] === value) {
-      tiedA++;
-      indexA++;
-    }
-    let tiedB = 0;
-    while (indexB < sizeB && b[indexB] === value) {
-      tiedB++;
-      indexB++;
-    }
-    const tied = tiedA + tiedB;
-    const midRank = rank + (tied + 1) / 2;
-    rankSumA += tiedA * midRank;
-    tieTerm += tied * tied * tied - tied;
-    rank += tied;
-  }
-  const total = sizeA + sizeB;
-  const u = rankSumA - (sizeA * (sizeA + 1)) / 2;
-  const expected = (sizeA * sizeB) / 2;
-  const variance = ((sizeA * sizeB) / 12) * (total + 1 - tieTerm / (total * (total - 1)));
-  if (!(variance > 0)) return { u, z: 0, pValue: 1 };
-  const deviation = u - expected;
-  // Continuity correction: move |U − E[U]| half a step towards 0.
-  const corrected = Math.sign(deviation) * Math.max(Math.abs(deviation) - 0.5, 0);
-  const z = corrected / Math.sqrt(variance);
-  const pValue = Math.min(1, 2 * normalUpperTail(Math.abs(z)));
-  return { u, z, pValue };
-}
 
 /**
  * erfc(x) for x ≥ 0: the series erf(x) = 2/√π · e^(−x²) · Σ (2x²)^k x / (1·3·…·(2k+1))

@@ -36,7 +36,7 @@ import {
   type OnnxValueInfo,
   onnxAttribute,
   onnxTensor,
-} from '../onnx/onnx-model.js';
+} from '../onnx/onnx-decoder.js';
 import {
   type DemoModelDefinition,
   type DemoModelName,

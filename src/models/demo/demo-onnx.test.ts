@@ -20,7 +20,7 @@ import {
   ONNX_DATA_TYPE,
   type OnnxModel,
   type OnnxTensor,
-} from '../onnx/onnx-model.js';
+} from '../onnx/onnx-decoder.js';
 import { demoModelDefinition } from './definitions.js';
 import { ensureDemoOnnxModel, writeDemoOnnxFolder } from './demo-onnx.js';
 import { buildDemoOnnxModel, ropeInverseFrequencies } from './demo-onnx-graph.js';

@@ -12,7 +12,7 @@ import {
   type OnnxTensor,
   onnxAttribute,
   onnxTensor,
-} from './onnx-model.js';
+} from './onnx-decoder.js';
 import {
   ProtobufDecodeError,
   type ProtobufField,

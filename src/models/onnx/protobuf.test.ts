@@ -4,15 +4,17 @@ import {
   decodeModel,
   encodeModel,
   encodeModelChunks,
+  OnnxModelError,
+  onnxAttribute,
+  onnxTensor,
+} from './onnx-decoder.js';
+import {
   ONNX_ATTRIBUTE_TYPE,
   ONNX_DATA_TYPE,
   type OnnxGraph,
   type OnnxModel,
-  OnnxModelError,
   type OnnxTensor,
-  onnxAttribute,
-  onnxTensor,
-} from './onnx-decoder.js';
+} from './onnx-graph.js';
 import {
   ProtobufDecodeError,
   type ProtobufField,

@@ -25,7 +25,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import { float16BitsToNumber, float32BitsToFloat16Bits } from '../gguf/float16.js';
 import { GGML_TYPE } from '../gguf/types.js';
-import { createTandemOnnxModel, onnxAttribute, onnxTensor } from '../onnx/onnx-decoder.js';
+import { createTandemOnnxModel, onnxAttribute, onnxTensor } from '../onnx/onnx-builders.js';
 import {
   ONNX_DATA_TYPE,
   type OnnxAttribute,

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createTandemOnnxModel,
-  decodeModel,
-  encodeModel,
-  encodeModelChunks,
-  OnnxModelError,
-  onnxAttribute,
-  onnxTensor,
-} from './onnx-decoder.js';
+import { createTandemOnnxModel, onnxAttribute, onnxTensor } from './onnx-builders.js';
+import { decodeModel, encodeModel, encodeModelChunks, OnnxModelError } from './onnx-decoder.js';
 import {
   ONNX_ATTRIBUTE_TYPE,
   ONNX_DATA_TYPE,

@@ -25,7 +25,7 @@ import { startEventLoopLagMonitor } from '../src/measure/event-loop-lag.js';
 import { type GenerationMeasurement, measureGeneration } from '../src/measure/generation-timing.js';
 import { describeMachine } from '../src/measure/machine.js';
 import { createRandomUint32 } from '../src/measure/random.js';
-import { percentiles } from '../src/measure/statistics.js';
+import { percentiles } from '../src/measure/statistics/summary.js';
 import {
   type SyntheticRequestRecord,
   sharedClockMs,

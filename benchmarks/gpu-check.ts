@@ -14,7 +14,7 @@ import { createEngine } from '../src/engines/registry.js';
 import { errorLine, InvalidArgumentError } from '../src/errors.js';
 import { measureRun } from '../src/generate/generate.js';
 import { describeMachine } from '../src/measure/machine.js';
-import { summarize } from '../src/measure/statistics.js';
+import { summarize } from '../src/measure/statistics/summary.js';
 import { isDemoModelName } from '../src/models/demo/definitions.js';
 import { formatBytes } from '../src/units.js';
 import { wholeNumberSetting } from './script-settings.js';

@@ -26,7 +26,7 @@ import { threadsFromEnvironment } from '../src/engines/threads.js';
 import { errorLine, TandemError } from '../src/errors.js';
 import { type GenerationMeasurement, measureGeneration } from '../src/measure/generation-timing.js';
 import { describeMachine } from '../src/measure/machine.js';
-import { percentiles, summarize } from '../src/measure/statistics.js';
+import { percentiles, summarize } from '../src/measure/statistics/summary.js';
 import { modelsDirectory, tandemHome } from '../src/models/cache.js';
 import { ensureDemoModel } from '../src/models/demo/demo-models.js';
 import { createServerApp } from '../src/server/app.js';

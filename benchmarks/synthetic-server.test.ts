@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOpenAIEngine } from '../src/engines/openai/openai-engine.js';
 import { measureGeneration } from '../src/measure/generation-timing.js';
-import { percentiles } from '../src/measure/statistics.js';
+import { percentiles } from '../src/measure/statistics/summary.js';
 import { type SyntheticServer, startSyntheticServer } from '../test/support/synthetic-server.js';
 import { runBareReader } from './bare-reader.js';
 import { type AgreementFigures, figureAgreement, runClientBenchmark } from './client-benchmark.js';

@@ -20,7 +20,7 @@ import { getLlamaRuntime } from '../src/engines/llama/llama-runtime.js';
 import { threadsFromEnvironment } from '../src/engines/threads.js';
 import { errorLine, TandemError } from '../src/errors.js';
 import { describeMachine } from '../src/measure/machine.js';
-import { summarize } from '../src/measure/statistics.js';
+import { summarize } from '../src/measure/statistics/summary.js';
 import { modelsDirectory, tandemHome } from '../src/models/cache.js';
 import { type CatalogModel, findCatalogModel } from '../src/models/catalog.js';
 import { readGgufHeader } from '../src/models/gguf/reader.js';

@@ -93,15 +93,9 @@ export {
   type TokenCountSource,
 } from './measure/generation-timing.js';
 export { describeMachine, type MachineInfo } from './measure/machine.js';
-export {
-  compareRatio,
-  compareSamples,
-  percentile,
-  type RatioComparison,
-  type SampleComparison,
-  type SampleSummary,
-  summarize,
-} from './measure/statistics.js';
+export { compareRatio, type RatioComparison } from './measure/statistics/compare-ratio.js';
+export { compareSamples, type SampleComparison } from './measure/statistics/compare-samples.js';
+export { percentile, type SampleSummary, summarize } from './measure/statistics/summary.js';
 export { estimateTokens } from './measure/token-estimate.js';
 export { tandemHome } from './models/cache.js';
 export { CATALOG, type CatalogModel, findCatalogModel } from './models/catalog.js';

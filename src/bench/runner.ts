@@ -7,7 +7,7 @@ import { measureGeneration } from '../measure/generation-timing.js';
 import { describeMachine } from '../measure/machine.js';
 import { PeakRssSampler } from '../measure/memory.js';
 import { measureReadBandwidth } from '../measure/memory-bandwidth.js';
-import { compareRatio } from '../measure/statistics.js';
+import { compareRatio } from '../measure/statistics/compare-ratio.js';
 import { sha256OfFile } from '../models/demo/demo-models.js';
 import { closedLoop, openLoop, poissonArrivals } from './load.js';
 import { type BenchPrompt, readPromptFile, syntheticPrompts } from './prompts.js';

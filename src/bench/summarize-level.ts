@@ -5,7 +5,7 @@ import {
   StreamInterruptedError,
   TimeoutError,
 } from '../errors.js';
-import { summarize } from '../measure/statistics.js';
+import { summarize } from '../measure/statistics/summary.js';
 import type {
   BenchLevelSummary,
   BenchRequestRecord,

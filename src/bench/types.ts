@@ -4,7 +4,7 @@
  */
 import type { FinishReason } from '../engines/spec.js';
 import type { MachineInfo } from '../measure/machine.js';
-import type { SampleSummary } from '../measure/statistics.js';
+import type { SampleSummary } from '../measure/statistics/summary.js';
 import type { GenerationTimings, TokenUsage, UsageDevice } from '../measure/usage-record.js';
 
 /** How load is offered: a closed loop of N concurrent clients, or Poisson arrivals at a rate. */

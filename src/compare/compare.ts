@@ -4,12 +4,9 @@ import { AbortedError, errorLine, TandemError } from '../errors.js';
 import { GenerationError, measureRun, type RunResult } from '../generate/generate.js';
 import { describeMachine, type MachineInfo } from '../measure/machine.js';
 import { PeakRssSampler } from '../measure/memory.js';
-import {
-  type ConfidenceInterval,
-  compareRatio,
-  type SampleSummary,
-  summarize,
-} from '../measure/statistics.js';
+import { compareRatio } from '../measure/statistics/compare-ratio.js';
+import type { ConfidenceInterval } from '../measure/statistics/confidence-interval.js';
+import { type SampleSummary, summarize } from '../measure/statistics/summary.js';
 
 export const DEFAULT_COMPARE_PROMPT = 'List 5 benefits of local AI inference.';
 export const DEFAULT_COMPARE_MODELS = ['demo-slm', 'demo-llm'] as const;

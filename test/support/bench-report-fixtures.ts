@@ -16,7 +16,8 @@ import type {
   ServiceLevelObjectives,
 } from '../../src/bench/types.js';
 import { createRandomUint32 } from '../../src/measure/random.js';
-import { compareRatio, summarize } from '../../src/measure/statistics.js';
+import { compareRatio } from '../../src/measure/statistics/compare-ratio.js';
+import { summarize } from '../../src/measure/statistics/summary.js';
 
 export const HOSTILE_ERROR_MESSAGE =
   'HTTP 500 from http://127.0.0.1:8080/v1/chat/completions: {"error":"model crashed, see \\"log\\"","detail":"<script>alert(\'x\')</script>"},\nretry later';

@@ -7,7 +7,7 @@ import type {
   LoadLevel,
 } from '../../src/bench/types.js';
 import { createRandomUint32 } from '../../src/measure/random.js';
-import { summarize } from '../../src/measure/statistics.js';
+import { summarize } from '../../src/measure/statistics/summary.js';
 
 export interface SyntheticRunOptions {
   models?: string[];

@@ -5,7 +5,7 @@
  * with its 95% confidence interval, and whether it is beyond noise.
  */
 
-import { compareRatio } from '../../measure/statistics.js';
+import { compareRatio } from '../../measure/statistics/compare-ratio.js';
 import type { BenchRun, LoadLevel } from '../types.js';
 import { type DiffMetric, formatLoadLevel, measuredValues, sameLoadLevel } from './run-figures.js';
 

@@ -4,7 +4,7 @@
  * its requests where it does not (a run that crashed before its summaries were written).
  */
 
-import { percentile, type SampleSummary } from '../../measure/statistics.js';
+import { percentile, type SampleSummary } from '../../measure/statistics/summary.js';
 import { summarizeLevel } from '../summarize-level.js';
 import type { BenchLevelSummary, BenchRequestRecord, BenchRun, LoadLevel } from '../types.js';
 

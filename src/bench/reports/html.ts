@@ -2,7 +2,7 @@
  * The HTML report: one self-contained file (inline CSS and SVG, no script, no external
  * resource; a Content-Security-Policy forbids loading any), readable offline and in print.
  */
-import { summarize } from '../../measure/statistics.js';
+import { summarize } from '../../measure/statistics/summary.js';
 import type { BenchLevelSummary, BenchRequestRecord, BenchRun } from '../types.js';
 import { escapeHtml } from './escape.js';
 import {

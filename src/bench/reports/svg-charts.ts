@@ -3,7 +3,7 @@
  * legend, and the Okabe–Ito colour-blind-safe palette. No script, no external resource.
  * Every text that comes from data is escaped here.
  */
-import { percentile } from '../../measure/statistics.js';
+import { percentile } from '../../measure/statistics/summary.js';
 import { escapeHtml } from './escape.js';
 
 /** Okabe & Ito's palette, without the yellow that is unreadable on white. */

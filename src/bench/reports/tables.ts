@@ -2,7 +2,7 @@
  * The report's tables as plain data (cells are unescaped text), rendered to Markdown by
  * markdown.ts and to HTML by html.ts, so both formats always show the same figures.
  */
-import type { SampleSummary } from '../../measure/statistics.js';
+import type { SampleSummary } from '../../measure/statistics/summary.js';
 import { formatBytes } from '../../units.js';
 import type {
   BenchLevelSummary,

@@ -25,8 +25,8 @@
 import { InvalidArgumentError } from '../../errors.js';
 import { float16BitsToNumber, float32BitsToFloat16Bits } from '../gguf/float16.js';
 import { GGML_TYPE } from '../gguf/types.js';
+import { createTandemOnnxModel, onnxAttribute, onnxTensor } from '../onnx/onnx-builders.js';
 import {
-  createTandemOnnxModel,
   ONNX_DATA_TYPE,
   type OnnxAttribute,
   type OnnxGraph,
@@ -34,9 +34,7 @@ import {
   type OnnxNode,
   type OnnxTensor,
   type OnnxValueInfo,
-  onnxAttribute,
-  onnxTensor,
-} from '../onnx/onnx-model.js';
+} from '../onnx/onnx-graph.js';
 import {
   type DemoModelDefinition,
   type DemoModelName,

@@ -15,12 +15,8 @@ import {
   presentAsPast,
 } from '../../../test/support/demo-onnx-session.js';
 import { float16BitsToNumber, float32ToFloat16Bits } from '../gguf/float16.js';
-import {
-  decodeModel,
-  ONNX_DATA_TYPE,
-  type OnnxModel,
-  type OnnxTensor,
-} from '../onnx/onnx-model.js';
+import { decodeModel } from '../onnx/onnx-decoder.js';
+import { ONNX_DATA_TYPE, type OnnxModel, type OnnxTensor } from '../onnx/onnx-graph.js';
 import { demoModelDefinition } from './definitions.js';
 import { ensureDemoOnnxModel, writeDemoOnnxFolder } from './demo-onnx.js';
 import { buildDemoOnnxModel, ropeInverseFrequencies } from './demo-onnx-graph.js';

@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AbortedError, TandemError } from '../../errors.js';
-import { encodeModelChunks } from '../onnx/onnx-model.js';
+import { encodeModelChunks } from '../onnx/onnx-encoder.js';
 import { type DemoModelName, demoModelDefinition } from './definitions.js';
 import { sha256OfFile } from './demo-models.js';
 import { buildDemoOnnxModel } from './demo-onnx-graph.js';

@@ -84,14 +84,8 @@ export const llamaProvider: EngineProvider<CreateEngineOptions> = {
     const threads = integerOption(reference, 'threads', { min: 1, max: 1024 }) ?? options.threads;
     const contextSize = integerOption(reference, 'ctx', { min: 16 }) ?? options.contextSize;
     const gpu = gpuOption(reference, options.gpu);
-    const resolveOptions = {
-      home,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.onTwinProgress === undefined ? {} : { onTwinProgress: options.onTwinProgress }),
-      ...(options.onDemoModelProgress === undefined
-        ? {}
-        : { onDemoModelProgress: options.onDemoModelProgress }),
-    };
+    // The settings resolving reads (home, signal, first-use progress) have the same names.
+    const resolveOptions = { ...options, home };
     const resolved: ResolvedGguf =
       reference.twin === true
         ? await resolveTwin(reference.name, resolveOptions)

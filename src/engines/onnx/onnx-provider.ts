@@ -51,11 +51,8 @@ export const onnxProvider: EngineProvider<CreateEngineOptions> = {
         ? options.dtype
         : parseOnnxDtype(reference.options.dtype, where);
     const { preferredDtype, ...resolved } = await resolveOnnx(reference.name, reference.isPath, {
+      ...options,
       home,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.onDemoModelProgress === undefined
-        ? {}
-        : { onDemoModelProgress: options.onDemoModelProgress }),
     });
     return new OnnxEngine({
       ...(preferredDtype === undefined ? {} : { dtype: preferredDtype }),

@@ -15,7 +15,7 @@ import {
   requestFrom,
   streamWriter,
 } from './streamed-answer.js';
-import { demoNote, dim, interruptSignal, type Terminal } from './terminal.js';
+import { demoNote, dim, type ExitWith, interruptSignal, type Terminal } from './terminal.js';
 
 /** `tandem chat MODEL`: an interactive conversation with history and a stats line per answer. */
 export async function chatCommand(
@@ -127,7 +127,7 @@ export async function chatCommand(
 export function registerChatCommand(
   program: Command,
   terminal: Terminal,
-  exitWith: (promise: Promise<number>) => Promise<void>,
+  exitWith: ExitWith,
 ): void {
   addGenerationFlags(
     program

@@ -13,7 +13,7 @@ import { formatBytes } from '../units.js';
 import { excerpt, formatMs, formatRate, renderMarkdownTable, renderTable } from './format.js';
 import { addGenerationFlags, engineOptionsFrom, type GenerationFlags } from './generation-flags.js';
 import { integerFlag } from './options.js';
-import { demoNote, interruptSignal, type Terminal } from './terminal.js';
+import { demoNote, type ExitWith, interruptSignal, type Terminal } from './terminal.js';
 
 export interface CompareFlags extends GenerationFlags {
   prompt?: string;
@@ -185,7 +185,7 @@ export async function compareCommand(
 export function registerCompareCommand(
   program: Command,
   terminal: Terminal,
-  exitWith: (promise: Promise<number>) => Promise<void>,
+  exitWith: ExitWith,
 ): void {
   addGenerationFlags(
     program

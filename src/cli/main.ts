@@ -8,7 +8,7 @@ import { registerRagCommand } from './rag-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerRunsCommand } from './runs-command.js';
 import { registerServeCommand } from './serve-command.js';
-import { processTerminal, type Terminal } from './terminal.js';
+import { type ExitWith, processTerminal, type Terminal } from './terminal.js';
 
 /** The CLI: each command registers itself from its own file; this only wires them. */
 export function buildProgram(terminal: Terminal, setExitCode: (code: number) => void): Command {
@@ -22,7 +22,7 @@ export function buildProgram(terminal: Terminal, setExitCode: (code: number) => 
       writeErr: (text) => terminal.stderr.write(text),
     });
 
-  const exitWith = (promise: Promise<number>) => promise.then(setExitCode);
+  const exitWith: ExitWith = (promise) => promise.then(setExitCode);
 
   registerRunCommand(program, terminal, exitWith);
   registerChatCommand(program, terminal, exitWith);

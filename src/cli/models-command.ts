@@ -23,7 +23,7 @@ import { formatBytes, formatPercentDifference } from '../units.js';
 import { formatMs, formatRate, renderTable } from './format.js';
 import { integerFlag } from './options.js';
 import { renderProgressBar } from './progress-bar.js';
-import { interruptSignal, type Terminal } from './terminal.js';
+import { type ExitWith, interruptSignal, type Terminal } from './terminal.js';
 import { twinProgressReporter } from './write-progress.js';
 
 function formatParameters(count: number): string {
@@ -291,7 +291,7 @@ export async function modelsPlanCommand(
 export function registerModelsCommand(
   program: Command,
   terminal: Terminal,
-  exitWith: (promise: Promise<number>) => Promise<void>,
+  exitWith: ExitWith,
 ): void {
   const models = program
     .command('models')

@@ -12,7 +12,14 @@ import {
   requestFrom,
   streamWriter,
 } from './streamed-answer.js';
-import { demoNote, dim, interruptSignal, readAll, type Terminal } from './terminal.js';
+import {
+  demoNote,
+  dim,
+  type ExitWith,
+  interruptSignal,
+  readAll,
+  type Terminal,
+} from './terminal.js';
 
 /** `--json`: the result, and for a demo model the notice that its text is noise. */
 function runJson(result: RunResult): string {
@@ -76,11 +83,7 @@ export async function runCommand(
 }
 
 /** `tandem run`. */
-export function registerRunCommand(
-  program: Command,
-  terminal: Terminal,
-  exitWith: (promise: Promise<number>) => Promise<void>,
-): void {
+export function registerRunCommand(program: Command, terminal: Terminal, exitWith: ExitWith): void {
   addGenerationFlags(
     program
       .command('run')

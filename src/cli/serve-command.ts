@@ -6,7 +6,7 @@ import { parseWholeNumber } from '../numbers.js';
 import { parseBrowserModel } from '../server/routes/browser-models.js';
 import { DEFAULT_PORT, parseServedModel, type ServeOptions, startServer } from '../server/serve.js';
 import { engineOptionsFrom } from './generation-flags.js';
-import { demoNote, dim, interruptSignal, type Terminal } from './terminal.js';
+import { demoNote, dim, type ExitWith, interruptSignal, type Terminal } from './terminal.js';
 
 export interface ServeFlags {
   port?: string;
@@ -131,7 +131,7 @@ export async function serveCommand(flags: ServeFlags, terminal: Terminal): Promi
 export function registerServeCommand(
   program: Command,
   terminal: Terminal,
-  exitWith: (promise: Promise<number>) => Promise<void>,
+  exitWith: ExitWith,
 ): void {
   program
     .command('serve')

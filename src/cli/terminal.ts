@@ -8,6 +8,9 @@ export interface Terminal {
   env: NodeJS.ProcessEnv;
 }
 
+/** Sets the CLI's exit code from a command's promise (commander awaits what it returns). */
+export type ExitWith = (promise: Promise<number>) => Promise<void>;
+
 export const processTerminal: Terminal = {
   stdout: process.stdout,
   stderr: process.stderr,

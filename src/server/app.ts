@@ -46,7 +46,7 @@ import type { ServerEnv } from './server-env.js';
 export interface ServerAppOptions {
   pool: ModelPool;
   metrics: ServerMetrics;
-  /** Bearer key every /v1 and /metrics request must carry; undefined: none. */
+  /** Bearer key every /v1, /api, /models and /metrics request must carry; undefined: none. */
   apiKey?: string;
   /** Allowed browser origins: 'localhost' (localhost, loopback addresses and `null`), a list, or '*'. */
   cors: AllowedOrigins;

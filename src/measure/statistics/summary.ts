@@ -1,7 +1,8 @@
 /**
  * Statistics a benchmark can be trusted with: percentiles exactly as numpy computes them,
- * a summary with a bootstrap confidence interval of the mean (this file), and two
- * comparisons of two samples that say whether a difference is beyond noise:
+ * a summary with a confidence interval of the mean (Student's t below 30 values, the
+ * bootstrap from 30 on; this file), and two comparisons of two samples that say whether a
+ * difference is beyond noise:
  *
  * - {@link compareRatio} (compare-ratio.ts): Welch's t test on the logarithms of positive
  *   values (times, rates). Its confidence level is honest from n = 2 per side upwards
